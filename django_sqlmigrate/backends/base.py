@@ -1,0 +1,129 @@
+"""What every vendor shares: running statements one by one and reporting where one failed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from django.db import DatabaseError
+
+from ..splitter import Dialect, Statement, leading_words
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+# Statements that open or close the transaction a migration already runs in.
+TRANSACTION_START = frozenset({("BEGIN",), ("START", "TRANSACTION")})
+TRANSACTION_END = frozenset({("COMMIT",), ("END",)})
+TRANSACTION_ABORT = frozenset({("ROLLBACK",), ("ABORT",)})
+
+
+@dataclass(frozen=True)
+class DatabaseMessage:
+    """A database error, reduced to what a user needs: the text and where it points."""
+
+    text: str
+    position: int | None = None  # 1-based character position in the text that was sent
+    line: int | None = None  # 1-based line in the text that was sent, when only that is known
+
+
+class StatementFailed(Exception):
+    """Statement ``index`` failed; ``sent_start`` is the byte offset of the text it was sent in."""
+
+    def __init__(self, index: int, sent_start: int, error: DatabaseMessage) -> None:
+        super().__init__(error.text)
+        self.index = index
+        self.sent_start = sent_start
+        self.error = error
+
+
+def transaction_control(words: tuple[str, ...]) -> str | None:
+    """'start', 'end' or 'abort' for BEGIN/COMMIT/ROLLBACK-like statements."""
+    if words[:1] in TRANSACTION_START or words[:2] in TRANSACTION_START:
+        # BEGIN ATOMIC / BEGIN NOT ATOMIC are blocks, not transactions.
+        return None if words[1:2] in (("ATOMIC",), ("NOT",)) else "start"
+    if words[:1] in TRANSACTION_END:
+        return "end"
+    if words[:1] in TRANSACTION_ABORT and words[1:2] != ("TO",):
+        return "abort"
+    return None
+
+
+class BaseBackend:
+    dialect: ClassVar[Dialect]
+    vendor: ClassVar[str]
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+
+    # -- locking ---------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        raise NotImplementedError
+
+    # -- what may run where ----------------------------------------------------------------
+    def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
+        """Why the database would refuse this statement inside a transaction, if it would."""
+        return None
+
+    def runs_in_transaction(self, source: bytes, statements: Sequence[Statement]) -> bool:
+        """Whether a transactional file really gets atomic behaviour on this vendor."""
+        return True
+
+    # -- running ---------------------------------------------------------------------------
+    def execute(
+        self,
+        source: bytes,
+        statements: Sequence[Statement],
+        *,
+        transactional: bool,
+    ) -> None:
+        """Run ``statements`` in order; raise StatementFailed at the first failure."""
+        with self.connection.cursor() as cursor:
+            for index, statement in enumerate(statements):
+                sql = source[statement.start : statement.end]
+                if transactional and transaction_control(leading_words(sql, 2)):
+                    continue
+                try:
+                    cursor.execute(self.decode(sql))
+                except DatabaseError as exc:
+                    raise StatementFailed(index, statement.start, self.message(exc)) from exc
+
+    def decode(self, sql: bytes) -> str | bytes:
+        return sql.decode("utf-8")
+
+    def message(self, exc: BaseException) -> DatabaseMessage:
+        cause = exc.__cause__ or exc
+        return DatabaseMessage(str(cause).strip() or type(cause).__name__)
+
+    # -- describing ------------------------------------------------------------------------
+    def describe(self) -> dict[str, str]:
+        """Vendor, host and database name, never the password."""
+        settings = self.connection.settings_dict
+        host = str(settings.get("HOST") or "")
+        if settings.get("PORT"):
+            host = f"{host}:{settings['PORT']}"
+        return {
+            "alias": self.connection.alias,
+            "vendor": self.connection.vendor,
+            "host": host or "localhost",
+            "name": str(settings.get("NAME") or ""),
+        }
+
+
+def poll(try_once: Iterator[bool], timeout: float) -> bool:
+    """Drive ``try_once`` until it yields True or ``timeout`` seconds pass, backing off."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    for acquired in try_once:
+        if acquired:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.5)
+    return False

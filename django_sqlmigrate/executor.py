@@ -1,0 +1,440 @@
+"""Plan and apply SQL migrations on one database.
+
+Like Django's ``MigrationExecutor``, this module never prints: commands pass a progress
+callback. Applying is a double-checked affair: history is read without the lock (a deploy with
+nothing pending costs two queries and no lock), and re-read once the lock is held, so racing
+release phases apply each file exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .backends import BaseBackend, StatementFailed, get_backend
+from .backends.base import transaction_control
+from .conf import app_settings
+from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
+from .loader import LoadResult, MigrationLoader, SourceError, SqlMigration
+from .problems import Problem
+from .recorder import AppliedMigration, MigrationRecorder
+from .splitter import SplitError, Statement, leading_words, split
+
+# callback(event, migration, duration_ms): "apply_start", "apply_success", "fake_success"
+ProgressCallback = Callable[[str, SqlMigration, float | None], None]
+
+OK, MODIFIED, MISSING, FAILED = "ok", "modified", "missing", "failed"
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def line_and_column(source: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset, as an editor shows them."""
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    column = len(source[line_start:offset].decode("utf-8", "replace")) + 1
+    return source.count(b"\n", 0, offset) + 1, column
+
+
+def shorten(sql: bytes, limit: int = 200) -> str:
+    text = " ".join(sql.decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class AppliedState:
+    """A history row next to the file it came from."""
+
+    row: AppliedMigration
+    state: str
+    migration: SqlMigration | None
+
+
+@dataclass
+class Status:
+    database: dict[str, str]
+    applied: list[AppliedState]
+    pending: list[SqlMigration]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.is_error]
+
+
+@dataclass
+class Plan:
+    """What ``apply`` would run, with the statements of each pending file already split."""
+
+    migrations: list[SqlMigration]
+    statements: dict[str, list[Statement]]
+    warnings: list[Problem]
+
+
+class MigrationExecutor:
+    def __init__(
+        self,
+        connection: BaseDatabaseWrapper | None = None,
+        progress_callback: ProgressCallback | None = None,
+        dirs: Sequence[Path] | None = None,
+    ) -> None:
+        self.connection = connection or connections[DEFAULT_DB_ALIAS]
+        self.progress_callback = progress_callback
+        self.dirs = list(dirs) if dirs is not None else None
+        self.backend: BaseBackend = get_backend(self.connection)
+        self.recorder = MigrationRecorder(self.connection)
+        self._loaded: LoadResult | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def load(self) -> LoadResult:
+        if self._loaded is None:
+            dirs = self.dirs
+            if dirs is None:
+                dirs = app_settings.dirs_for(self.connection.alias)
+            self._loaded = MigrationLoader(dirs).load()
+        return self._loaded
+
+    def status(self) -> Status:
+        """Applied rows with their state, pending files, and every problem found."""
+        loaded = self.load()
+        applied = self.recorder.applied()
+        return self._status(loaded, applied)
+
+    def _status(self, loaded: LoadResult, applied: dict[str, AppliedMigration]) -> Status:
+        files = loaded.by_version
+        problems = list(loaded.problems)
+        rows = []
+        for row in applied.values():
+            migration = files.get(row.version)
+            if not row.success:
+                state = FAILED
+                problems.append(self._failed_problem(row, migration))
+            elif migration is None:
+                state = MISSING
+                problems.append(
+                    Problem(
+                        "W002",
+                        f"{row.version} is recorded as applied but its file is not in any "
+                        "migrations folder.",
+                        hint="Expected after deploying older code; otherwise restore the file.",
+                        version=row.version,
+                    )
+                )
+            elif migration.checksum != row.checksum:
+                state = MODIFIED
+                problems.append(
+                    Problem(
+                        "E009",
+                        f"{row.version} was modified after it was applied (applied "
+                        f"{row.checksum}, file now {migration.checksum}).",
+                        hint=(
+                            "Applied migrations must not change: restore the file (git checkout) "
+                            "and put the change in a new migration. If the edit is cosmetic, "
+                            "accept it with `manage.py sqlmigrate_repair --update-checksums`."
+                        ),
+                        path=migration.path,
+                        version=row.version,
+                    )
+                )
+            else:
+                state = OK
+            rows.append(AppliedState(row, state, migration))
+        pending = [m for m in loaded.migrations if m.version not in applied]
+        highest = max(
+            (files[v].number for v in applied if v in files and files[v].app_label is None),
+            default=None,
+        )
+        for migration in pending:
+            if highest is not None and migration.number < highest:
+                problems.append(
+                    Problem(
+                        "E010",
+                        f"{migration.version} is pending but numbered below {highest}, which "
+                        "is already applied (usually two branches merged).",
+                        hint=(
+                            "Renumber it above the highest applied migration, or run "
+                            "sqlmigrate_apply --allow-out-of-order if it is independent."
+                        ),
+                        path=migration.path,
+                        version=migration.version,
+                    )
+                )
+        return Status(self.backend.describe(), rows, pending, problems)
+
+    def _failed_problem(self, row: AppliedMigration, migration: SqlMigration | None) -> Problem:
+        if row.statements_applied is None:
+            progress = "it was interrupted before it finished; some of its statements may have run"
+        else:
+            total = f" of {row.statements_total}" if row.statements_total is not None else ""
+            progress = f"statements 1-{row.statements_applied}{total} had run"
+            if row.statements_applied == 0:
+                progress = "none of its statements had run"
+        return Problem(
+            "E011",
+            f"{row.version} failed on {row.applied_at:%Y-%m-%d %H:%M:%S %Z} and could not be "
+            f"rolled back: {progress}." + (f" The error was: {row.error}" if row.error else ""),
+            hint=(
+                "Finish or undo those statements by hand, then run `manage.py sqlmigrate_repair` "
+                "to clear the failed record (the file runs again from its first statement), or "
+                f"`manage.py sqlmigrate_repair --mark-applied {row.version}` if you completed it."
+            ),
+            path=migration.path if migration else None,
+            version=row.version,
+        )
+
+    # -- validating ------------------------------------------------------------------------
+    def check_sql(self, migration: SqlMigration) -> tuple[list[Statement], list[Problem]]:
+        """Split a file and find what would make it fail before it runs."""
+        try:
+            source = migration.read()
+            statements = list(split(source, self.backend.dialect))
+        except SourceError as exc:
+            return [], [Problem("E004", str(exc), path=migration.path)]
+        except SplitError as exc:
+            line, column = line_and_column(source, exc.offset)
+            return [], [
+                Problem(
+                    "E007",
+                    f"{exc.message} (starting at line {line}, column {column}).",
+                    hint="Close it; psql/sqlite3/mysql would reject the file too.",
+                    path=migration.path,
+                    line=line,
+                    version=migration.version,
+                )
+            ]
+        problems = []
+        if not statements and not migration.allow_empty:
+            problems.append(
+                Problem(
+                    "E006",
+                    "contains no SQL statements (only comments or whitespace).",
+                    hint=(
+                        "Write the migration, or add the header line "
+                        "`-- sqlmigrate: allow-empty` if it is meant to be empty."
+                    ),
+                    path=migration.path,
+                    version=migration.version,
+                )
+            )
+        if migration.transactional:
+            for statement in statements:
+                sql = source[statement.start : statement.end]
+                words = leading_words(sql, 6)
+                reason = self.backend.refused_in_transaction(words, sql)
+                if reason is None and transaction_control(words) == "abort":
+                    reason = f"{words[0]} would throw away the migration's own transaction"
+                if reason:
+                    line, _ = line_and_column(source, statement.start)
+                    problems.append(
+                        Problem(
+                            "E008",
+                            f"{reason}, and this file runs in one.",
+                            hint=(
+                                "Add the header line `-- sqlmigrate: no-transaction` (then each "
+                                "statement commits on its own), or move the statement to a "
+                                "file of its own with that header."
+                            ),
+                            path=migration.path,
+                            line=line,
+                            version=migration.version,
+                        )
+                    )
+        return statements, problems
+
+    def plan(
+        self,
+        target: str | None = None,
+        allow_out_of_order: bool = False,
+        applied: dict[str, AppliedMigration] | None = None,
+    ) -> Plan:
+        """The pending migrations up to ``target``; raise InvalidMigrations on any error."""
+        loaded = self.load()
+        if applied is None:
+            applied = self.recorder.applied()
+        status = self._status(loaded, applied)
+        problems = [
+            p for p in status.problems if not (allow_out_of_order and p.code == "E010")
+        ]
+        pending = status.pending
+        if target is not None:
+            pending = self._up_to(target, loaded.migrations, pending)
+        statements = {}
+        for migration in pending:
+            found, sql_problems = self.check_sql(migration)
+            statements[migration.version] = found
+            problems.extend(sql_problems)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise InvalidMigrations(errors)
+        return Plan(pending, statements, [p for p in problems if not p.is_error])
+
+    @staticmethod
+    def _up_to(
+        target: str, migrations: list[SqlMigration], pending: list[SqlMigration]
+    ) -> list[SqlMigration]:
+        matches = [
+            m
+            for m in migrations
+            if target in (m.version, m.path.name)
+            or (target.isdigit() and m.number == int(target))
+        ]
+        if not matches:
+            raise UnknownTarget(
+                f"--target {target!r} names no migration file. Give a version such as "
+                f"{migrations[-1].version if migrations else '001-create-users-table'!r} "
+                "or its number."
+            )
+        number = matches[0].number
+        return [m for m in pending if m.number <= number]
+
+    # -- applying --------------------------------------------------------------------------
+    def apply(
+        self,
+        target: str | None = None,
+        *,
+        fake: bool = False,
+        allow_out_of_order: bool = False,
+        lock_timeout: float | None = None,
+    ) -> list[SqlMigration]:
+        """Apply (or fake) what is pending, under the lock. Returns the migrations applied."""
+        loaded = self.load()
+        errors = [p for p in loaded.problems if p.is_error]
+        if errors:
+            raise InvalidMigrations(errors)
+        # Fast path for the common deploy: nothing pending, nothing wrong, no lock needed.
+        applied = self.recorder.applied()
+        quick = self._status(loaded, applied)
+        if not quick.pending and not quick.errors:
+            return []
+        if lock_timeout is None:
+            lock_timeout = app_settings.LOCK_TIMEOUT
+        with self.backend.lock(lock_timeout):
+            self.recorder.ensure_schema()
+            plan = self.plan(target, allow_out_of_order, applied=self.recorder.applied())
+            done = []
+            for migration in plan.migrations:
+                if fake:
+                    self.recorder.insert(migration, execution_time_ms=0)
+                    self._progress("fake_success", migration, None)
+                else:
+                    self._apply_one(migration, plan.statements[migration.version])
+                done.append(migration)
+            return done
+
+    def _progress(self, event: str, migration: SqlMigration, duration_ms: float | None) -> None:
+        if self.progress_callback is not None:
+            self.progress_callback(event, migration, duration_ms)
+
+    def _apply_one(self, migration: SqlMigration, statements: list[Statement]) -> None:
+        self._progress("apply_start", migration, None)
+        source = migration.read()
+        transactional = migration.transactional and self.backend.runs_in_transaction(
+            source, statements
+        )
+        started = time.perf_counter()
+        total = len(statements)
+        if transactional:
+            try:
+                with transaction.atomic(using=self.connection.alias):
+                    self.backend.execute(source, statements, transactional=True)
+                    elapsed = round((time.perf_counter() - started) * 1000)
+                    self.recorder.insert(
+                        migration,
+                        execution_time_ms=elapsed,
+                        statements_applied=total,
+                        statements_total=total,
+                    )
+            except StatementFailed as exc:
+                raise self._failure(migration, source, statements, exc, rolled_back=True) from None
+        else:
+            self.recorder.insert(
+                migration,
+                execution_time_ms=None,
+                success=False,
+                statements_total=total,
+                error="Started, but the run ended before it finished.",
+            )
+            try:
+                self.backend.execute(source, statements, transactional=False)
+            except StatementFailed as exc:
+                error = self._failure(migration, source, statements, exc, rolled_back=False)
+                elapsed = round((time.perf_counter() - started) * 1000)
+                if exc.index == 0:
+                    self.recorder.delete(migration.version)  # nothing ran: nothing to repair
+                else:
+                    self.recorder.update(
+                        migration.version,
+                        success=False,
+                        execution_time_ms=elapsed,
+                        statements_applied=exc.index,
+                        error=error.database_message,
+                    )
+                raise error from None
+            elapsed = round((time.perf_counter() - started) * 1000)
+            self.recorder.update(
+                migration.version,
+                success=True,
+                execution_time_ms=elapsed,
+                statements_applied=total,
+            )
+        self._progress("apply_success", migration, (time.perf_counter() - started) * 1000)
+
+    def _failure(
+        self,
+        migration: SqlMigration,
+        source: bytes,
+        statements: list[Statement],
+        exc: StatementFailed,
+        *,
+        rolled_back: bool,
+    ) -> MigrationFailed:
+        statement = statements[min(exc.index, len(statements) - 1)]
+        error = exc.error
+        statement_line, _ = line_and_column(source, statement.start)
+        if error.position is not None:
+            sent = source[exc.sent_start : exc.sent_start + 4 * error.position]
+            prefix = sent.decode("utf-8", "ignore")[: error.position - 1]
+            line, column = line_and_column(source, exc.sent_start + len(prefix.encode()))
+            where = f"{display_path(migration.path)}:{line}:{column}"
+        elif error.line is not None:
+            where = f"{display_path(migration.path)}:{statement_line + error.line - 1}"
+        else:
+            where = f"{display_path(migration.path)}:{statement_line}"
+        text = shorten(source[statement.start : statement.end])
+        if rolled_back:
+            outcome = (
+                f"{migration.version} was rolled back and left no trace. Fix it and run "
+                "sqlmigrate_apply again."
+            )
+        elif exc.index == 0:
+            outcome = (
+                f"No statement of {migration.version} had run, so nothing is recorded. Fix it "
+                "and run sqlmigrate_apply again."
+            )
+        else:
+            kind = "no-transaction file" if not migration.transactional else "file with DDL"
+            outcome = (
+                f"Statements 1-{exc.index} of {len(statements)} had already run and stay in the "
+                f"database (a {kind} on {self.connection.vendor} cannot be rolled back), so "
+                f"{migration.version} is recorded as failed and sqlmigrate_apply will refuse to "
+                "continue. Finish or undo those statements by hand, then run `manage.py "
+                "sqlmigrate_repair` (the file runs again from its first statement) or `manage.py "
+                f"sqlmigrate_repair --mark-applied {migration.version}`."
+            )
+        return MigrationFailed(
+            migration.version,
+            f"{where}: {error.text}\n  in statement {exc.index + 1} (line {statement_line}): "
+            f"{text}\n{outcome}",
+            database_message=f"{where}: {error.text}",
+        )
+

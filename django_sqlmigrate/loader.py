@@ -1,0 +1,355 @@
+"""Find migration files, parse their names and header directives, checksum them.
+
+Loading never parses SQL: it reads each file once for its checksum and header, so that
+``sqlmigrate_status`` on thousands of files costs little more than reading them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .problems import Problem
+
+FILE_NAME_PATTERN = "NNN-kebab-description.sql"
+FILE_NAME_RE = re.compile(r"(?P<number>[0-9]+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.sql")
+DOWN_SUFFIX = ".down.sql"
+CHECKSUM_PREFIX = "sha256:"
+
+DIRECTIVE_RE = re.compile(rb"--\s*sqlmigrate\s*:(?P<rest>.*)")
+NO_TRANSACTION = "no-transaction"
+ALLOW_EMPTY = "allow-empty"
+DEPENDS_ON = "depends-on"
+FLAG_DIRECTIVES = frozenset({NO_TRANSACTION, ALLOW_EMPTY})
+DEPENDENCY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_]+")
+
+# Numbers this far apart are timestamps, not a sequence with gaps.
+SEQUENTIAL_LIMIT = 100_000
+_UTF8_BOM = codecs.BOM_UTF8
+_CHUNK = 1 << 20
+
+
+class SourceError(Exception):
+    """The file cannot be used as SQL text at all (unreadable, not UTF-8)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def check_utf8(raw: bytes) -> None:
+    """Raise SourceError at the first invalid byte, without decoding the whole file at once."""
+    if raw.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    for start in range(0, len(raw), _CHUNK):
+        try:
+            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(raw))
+        except UnicodeDecodeError as exc:
+            offset = start + exc.start
+            # The decoder may hold back a partial character from the previous chunk.
+            offset = max(0, offset - len(decoder.getstate()[0]))
+            line = raw.count(b"\n", 0, offset) + 1
+            raise SourceError(
+                f"is not valid UTF-8: byte 0x{raw[offset]:02x} at byte offset {offset} "
+                f"(line {line}) cannot be decoded. Save the file as UTF-8.",
+                line=line,
+            ) from None
+
+
+def normalize(raw: bytes) -> bytes:
+    """The text that is checksummed and run: no BOM, LF line breaks (Windows == Linux)."""
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM) :]
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return raw
+
+
+def checksum(source: bytes) -> str:
+    return CHECKSUM_PREFIX + hashlib.sha256(source).hexdigest()
+
+
+def read_source(path: Path) -> bytes:
+    """Read, validate and normalise one migration file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
+    check_utf8(raw)
+    return normalize(raw)
+
+
+def describe(slug: str) -> str:
+    """``create-users-table`` -> ``Create users table``."""
+    words = slug.replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+@dataclass(frozen=True)
+class Header:
+    flags: frozenset[str] = frozenset()
+    depends_on: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+def parse_header(source: bytes, path: Path) -> Header:
+    """Read ``-- sqlmigrate: <directive>`` lines from the comment block at the top of a file."""
+    flags: set[str] = set()
+    depends_on: list[str] = []
+    problems: list[Problem] = []
+    position, line_number = 0, 0
+    while position < len(source):
+        end = source.find(b"\n", position)
+        end = len(source) if end == -1 else end
+        line = source[position:end].strip()
+        position, line_number = end + 1, line_number + 1
+        if not line:
+            continue
+        if not line.startswith(b"--"):
+            break
+        match = DIRECTIVE_RE.match(line)
+        if match is None:
+            continue
+        words = match["rest"].decode("utf-8", "replace").split()
+        directive, arguments = (words[0].lower(), words[1:]) if words else ("", [])
+        if directive in FLAG_DIRECTIVES and not arguments:
+            flags.add(directive)
+        elif directive == DEPENDS_ON and arguments:
+            for argument in arguments:
+                if DEPENDENCY_RE.fullmatch(argument):
+                    depends_on.append(argument)
+                else:
+                    problems.append(
+                        Problem(
+                            "E012",
+                            f"depends-on takes <app_label>.<migration_name>, got {argument!r}.",
+                            hint="Example: -- sqlmigrate: depends-on auth.0012_alter_user",
+                            path=path,
+                            line=line_number,
+                        )
+                    )
+        else:
+            known = ", ".join(sorted([*FLAG_DIRECTIVES, f"{DEPENDS_ON} <app>.<migration>"]))
+            shown = " ".join(words) or "(nothing)"
+            problems.append(
+                Problem(
+                    "E003",
+                    f"unknown sqlmigrate directive {shown!r}.",
+                    hint=f"Known directives: {known}. Fix the typo or remove the line.",
+                    path=path,
+                    line=line_number,
+                )
+            )
+    return Header(frozenset(flags), tuple(depends_on), tuple(problems))
+
+
+@dataclass(frozen=True)
+class SqlMigration:
+    """One migration file, as found on disk."""
+
+    version: str
+    number: int
+    name: str
+    path: Path
+    checksum: str
+    flags: frozenset[str] = frozenset()
+    depends_on: tuple[str, ...] = ()
+    app_label: str | None = None
+
+    @property
+    def transactional(self) -> bool:
+        return NO_TRANSACTION not in self.flags
+
+    @property
+    def allow_empty(self) -> bool:
+        return ALLOW_EMPTY in self.flags
+
+    def read(self) -> bytes:
+        """The normalised SQL, refusing a file that changed since it was loaded."""
+        source = read_source(self.path)
+        if checksum(source) != self.checksum:
+            raise SourceError(
+                "changed on disk while migrations were running. Run the command again."
+            )
+        return source
+
+
+@dataclass
+class LoadResult:
+    migrations: list[SqlMigration] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def by_version(self) -> dict[str, SqlMigration]:
+        return {migration.version: migration for migration in self.migrations}
+
+
+def numbering_gaps(migrations: Sequence[SqlMigration], app_label: str | None = None) -> list[Problem]:
+    """A warning when numbers are skipped; timestamps (large numbers) are never sequential."""
+    numbers = [m.number for m in migrations]
+    if not numbers or numbers[-1] >= SEQUENTIAL_LIMIT:
+        return []
+    gaps = _missing_numbers(numbers)
+    if not gaps:
+        return []
+    return [
+        Problem(
+            "W001",
+            f"migration numbers {', '.join(gaps)} are missing from the sequence "
+            f"{numbers[0]}..{numbers[-1]}" + (f" of app {app_label!r}." if app_label else "."),
+            hint="Harmless if those files were never committed; check for a lost file.",
+        )
+    ]
+
+
+def _missing_numbers(numbers: Sequence[int]) -> list[str]:
+    gaps = []
+    for low, high in zip(numbers, numbers[1:], strict=False):
+        if high - low == 2:
+            gaps.append(str(low + 1))
+        elif high - low > 2:
+            gaps.append(f"{low + 1}-{high - 1}")
+    return gaps
+
+
+class MigrationLoader:
+    """Scan migration folders into one sequence ordered by number.
+
+    Folders merge: a number may appear once across all of them. Files that don't end in
+    ``.sql`` (README.md, .gitkeep), hidden files and ``*.down.sql`` rollback files are not
+    migrations; any other ``.sql`` file must follow ``NNN-kebab-description.sql``.
+    """
+
+    def __init__(self, dirs: Iterable[Path], app_label: str | None = None) -> None:
+        self.dirs = list(dirs)
+        self.app_label = app_label
+
+    def version_of(self, file_stem: str) -> str:
+        return f"{self.app_label}:{file_stem}" if self.app_label else file_stem
+
+    def load(self) -> LoadResult:
+        result = LoadResult()
+        by_number: dict[int, SqlMigration] = {}
+        for directory in self.dirs:
+            for path in self._sql_files(directory, result.problems):
+                migration = self._load_file(path, result.problems)
+                if migration is None:
+                    continue
+                other = by_number.get(migration.number)
+                if other is not None:
+                    result.problems.append(self._duplicate(other, migration, by_number))
+                    continue
+                by_number[migration.number] = migration
+        result.migrations = sorted(by_number.values(), key=lambda m: m.number)
+        return result
+
+    def _sql_files(self, directory: Path, problems: list[Problem]) -> list[Path]:
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            problems.append(
+                Problem(
+                    "E005",
+                    f"the migrations folder {directory} does not exist.",
+                    hint="Create it (sqlmigrate_create does), or fix SQLMIGRATE_DIRS.",
+                    path=directory,
+                )
+            )
+            return []
+        except NotADirectoryError:
+            problems.append(
+                Problem(
+                    "E005",
+                    f"{directory} is a file, but SQLMIGRATE_DIRS lists folders.",
+                    hint="Point SQLMIGRATE_DIRS at the folder that holds the .sql files.",
+                    path=directory,
+                )
+            )
+            return []
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    "E005",
+                    f"the migrations folder {directory} cannot be read: {exc.strerror}.",
+                    path=directory,
+                )
+            )
+            return []
+        return sorted(
+            Path(entry.path)
+            for entry in entries
+            if entry.name.endswith(".sql")
+            and not entry.name.endswith(DOWN_SUFFIX)
+            and not entry.name.startswith(".")
+            and not entry.is_dir()
+        )
+
+    def _load_file(self, path: Path, problems: list[Problem]) -> SqlMigration | None:
+        match = FILE_NAME_RE.fullmatch(path.name)
+        if match is None:
+            problems.append(
+                Problem(
+                    "E001",
+                    f"{path.name!r} is not a valid migration file name.",
+                    hint=(
+                        f"Name migration files {FILE_NAME_PATTERN}: a number, a dash, and "
+                        "lowercase words of letters and digits joined by single dashes, for "
+                        "example 001-create-users-table.sql."
+                    ),
+                    path=path,
+                )
+            )
+            return None
+        try:
+            source = read_source(path)
+        except SourceError as exc:
+            problems.append(Problem("E004", str(exc), path=path, line=exc.line))
+            return None
+        header = parse_header(source, path)
+        problems.extend(header.problems)
+        version = self.version_of(path.name[: -len(".sql")])
+        if header.problems:
+            problems_for_file = [p for p in header.problems if p.is_error]
+            if problems_for_file:
+                return None
+        return SqlMigration(
+            version=version,
+            number=int(match["number"]),
+            name=describe(match["slug"]),
+            path=path,
+            checksum=checksum(source),
+            flags=header.flags,
+            depends_on=header.depends_on,
+            app_label=self.app_label,
+        )
+
+    def _duplicate(
+        self, first: SqlMigration, second: SqlMigration, taken: dict[int, SqlMigration]
+    ) -> Problem:
+        if first.path.name == second.path.name:
+            return Problem(
+                "E002",
+                f"{first.path.name} is in two migration folders: {first.path} and {second.path}.",
+                hint="Keep one copy; a migration must exist once.",
+                path=second.path,
+                version=second.version,
+            )
+        free = max(taken) + 1
+        width = len(second.path.name.split("-", 1)[0])
+        return Problem(
+            "E002",
+            f"migration number {second.number} is used twice: {first.path} and {second.path}.",
+            hint=(
+                "This usually comes from two branches that each added a migration. Renumber "
+                f"the one not yet applied anywhere, for example to {free:0{width}d}."
+            ),
+            path=second.path,
+            version=second.version,
+        )

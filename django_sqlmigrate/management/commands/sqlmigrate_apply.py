@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.db import connections
+
+from ...executor import MigrationExecutor
+from ...loader import SqlMigration
+from ..base import SqlMigrateCommand
+
+
+class Command(SqlMigrateCommand):
+    help = "Apply pending SQL migration files, in numeric order, each exactly once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Do not prompt the user for input of any kind.",
+        )
+        parser.add_argument(
+            "--plan", action="store_true", help="List what would run, and change nothing."
+        )
+        parser.add_argument("--target", help="Stop after this version (or number).")
+        parser.add_argument(
+            "--fake",
+            action="store_true",
+            help="Record the migrations as applied without running their SQL.",
+        )
+        parser.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="How long to wait for another run's lock (default: SQLMIGRATE_LOCK_TIMEOUT, 60).",
+        )
+        parser.add_argument(
+            "--allow-out-of-order",
+            action="store_true",
+            help="Apply pending files numbered below the highest applied one.",
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        database: str,
+        interactive: bool,
+        plan: bool,
+        target: str | None,
+        fake: bool,
+        lock_timeout: float | None,
+        allow_out_of_order: bool,
+        **options: Any,
+    ) -> None:
+        self.verbosity = options["verbosity"]
+        if lock_timeout is not None and lock_timeout < 0:
+            raise CommandError("--lock-timeout must be a number of seconds >= 0.")
+        executor = MigrationExecutor(connections[database], self.progress)
+        if plan:
+            self.show_plan(executor, target, allow_out_of_order)
+            return
+        if fake and interactive and not self.confirm_fake(executor, target, allow_out_of_order):
+            raise CommandError("Nothing was recorded: --fake was not confirmed.")
+        started = time.perf_counter()
+        applied = executor.apply(
+            target,
+            fake=fake,
+            allow_out_of_order=allow_out_of_order,
+            lock_timeout=lock_timeout,
+        )
+        if self.verbosity >= 1:
+            if not applied:
+                self.stdout.write("  No SQL migrations to apply.")
+            else:
+                verb = "Faked" if fake else "Applied"
+                seconds = time.perf_counter() - started
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{verb} {len(applied)} SQL migration{'s' if len(applied) != 1 else ''} "
+                        f"to database {database!r} in {seconds:.2f} s."
+                    )
+                )
+
+    def progress(self, event: str, migration: SqlMigration, duration_ms: float | None) -> None:
+        if self.verbosity < 1:
+            return
+        if event == "apply_start":
+            self.stdout.write(f"  Applying {migration.version}...", ending="")
+            self.stdout.flush()
+        elif event == "apply_success":
+            self.stdout.write(self.style.SUCCESS(f" OK ({duration_ms or 0:.0f} ms)"))
+        elif event == "fake_success":
+            self.stdout.write(f"  Faking {migration.version}..." + self.style.SUCCESS(" FAKED"))
+
+    def show_plan(
+        self, executor: MigrationExecutor, target: str | None, allow_out_of_order: bool
+    ) -> None:
+        planned = executor.plan(target, allow_out_of_order)
+        self.write_problems(planned.warnings)
+        if not planned.migrations:
+            self.stdout.write("  No SQL migrations to apply.")
+            return
+        self.stdout.write(self.style.MIGRATE_HEADING("Planned SQL migrations:"))
+        for migration in planned.migrations:
+            notes = [] if migration.transactional else ["no-transaction"]
+            notes += [f"depends on {dependency}" for dependency in migration.depends_on]
+            suffix = f" ({', '.join(notes)})" if notes else ""
+            self.stdout.write(f"  {migration.version}{suffix}")
+
+    def confirm_fake(
+        self, executor: MigrationExecutor, target: str | None, allow_out_of_order: bool
+    ) -> bool:
+        planned = executor.plan(target, allow_out_of_order)
+        if not planned.migrations:
+            return True
+        self.stdout.write("These migrations will be recorded as applied without running:")
+        for migration in planned.migrations:
+            self.stdout.write(f"  {migration.version}")
+        try:
+            answer = input("Type 'yes' to continue, or 'no' to cancel: ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in {"y", "yes"}

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.core.management.base import CommandParser
+from django.db import connections
+
+from ...executor import FAILED, MISSING, MODIFIED, MigrationExecutor, Status
+from ..base import SqlMigrateCommand
+
+
+class Command(SqlMigrateCommand):
+    help = "Show applied and pending SQL migrations, and any that drifted or failed."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="Print one JSON document."
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Exit with status 1 when anything is pending, modified or failed.",
+        )
+
+    def handle(self, *args: Any, database: str, as_json: bool, check: bool, **options: Any) -> None:
+        status = MigrationExecutor(connections[database]).status()
+        if as_json:
+            self.write_json(status)
+        else:
+            self.write_text(status, options["verbosity"])
+        needs_attention = status.pending or status.errors or any(
+            entry.state in (MODIFIED, FAILED) for entry in status.applied
+        )
+        if check and needs_attention:
+            sys.exit(1)
+
+    def write_json(self, status: Status) -> None:
+        document = {
+            "database": status.database,
+            "applied": [
+                {
+                    "version": entry.row.version,
+                    "name": entry.row.name,
+                    "applied_at": entry.row.applied_at.isoformat(),
+                    "execution_time_ms": entry.row.execution_time_ms,
+                    "checksum": entry.row.checksum,
+                    "state": entry.state,
+                }
+                for entry in status.applied
+            ],
+            "pending": [
+                {"version": m.version, "name": m.name, "checksum": m.checksum}
+                for m in status.pending
+            ],
+            "problems": [problem.as_dict() for problem in status.problems],
+        }
+        self.stdout.write(json.dumps(document, indent=2))
+
+    def write_text(self, status: Status, verbosity: int) -> None:
+        db = status.database
+        self.stdout.write(
+            self.style.MIGRATE_HEADING("Database: ")
+            + f"{db['vendor']} {db['name']!r} on {db['host']} (alias {db['alias']!r})"
+        )
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Applied ({len(status.applied)}):"))
+        if not status.applied:
+            self.stdout.write("  (none)")
+        width = max((len(entry.row.version) for entry in status.applied), default=0)
+        styles = {
+            MODIFIED: self.style.ERROR,
+            FAILED: self.style.ERROR,
+            MISSING: self.style.WARNING,
+        }
+        for entry in status.applied:
+            row = entry.row
+            duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
+            state = styles.get(entry.state, self.style.SUCCESS)(f"{entry.state:<8}")
+            self.stdout.write(
+                f"  [{state}] {row.version:<{width}}  {row.applied_at:%Y-%m-%d %H:%M:%S}  "
+                f"{duration:>9}"
+            )
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Pending ({len(status.pending)}):"))
+        if not status.pending:
+            self.stdout.write("  (none)")
+        for migration in status.pending:
+            self.stdout.write(f"  [ ] {migration.version}")
+        if verbosity >= 1:
+            self.write_problems(status.problems)

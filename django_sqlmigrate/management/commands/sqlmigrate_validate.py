@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.db import connections
+
+from ...executor import MigrationExecutor
+from ...loader import numbering_gaps
+from ..base import SqlMigrateCommand
+
+
+class Command(SqlMigrateCommand):
+    help = (
+        "Check migration files and history without changing anything: names, duplicates, "
+        "header directives, encoding, checksums of applied files, order, and the SQL of "
+        "pending files."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="Print one JSON document."
+        )
+
+    def handle(self, *args: Any, database: str, as_json: bool, **options: Any) -> None:
+        executor = MigrationExecutor(connections[database])
+        status = executor.status()
+        problems = list(status.problems)
+        problems += numbering_gaps(executor.load().migrations)
+        for migration in status.pending:
+            problems.extend(executor.check_sql(migration)[1])
+        errors = [problem for problem in problems if problem.is_error]
+        checked = len(executor.load().migrations)
+        if as_json:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "database": status.database,
+                        "files": checked,
+                        "valid": not errors,
+                        "problems": [problem.as_dict() for problem in problems],
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            self.write_problems(problems)
+        if errors:
+            raise CommandError(
+                f"{len(errors)} error{'s' if len(errors) != 1 else ''} in the SQL migrations of "
+                f"database {database!r}; nothing was changed."
+            )
+        if not as_json and options["verbosity"] >= 1:
+            warnings = len(problems)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{checked} SQL migration file{'s' if checked != 1 else ''} valid"
+                    + (f" ({warnings} warning{'s' if warnings != 1 else ''})." if warnings else ".")
+                )
+            )

@@ -1,0 +1,68 @@
+"""Findings shared by ``sqlmigrate_validate``, ``sqlmigrate_apply`` and the system checks.
+
+A problem's code is also its system check ID (``sqlmigrate.E002``), so a message reads the same
+wherever it is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# code -> short title, for documentation and JSON output.
+CODES = {
+    "E001": "invalid migration file name",
+    "E002": "duplicate migration number",
+    "E003": "unknown header directive",
+    "E004": "file is not valid UTF-8",
+    "E005": "migration folder is missing",
+    "E006": "file has no SQL statements",
+    "E007": "file cannot be split into statements",
+    "E008": "statement cannot run inside a transaction",
+    "E009": "applied file was modified",
+    "E010": "pending file is out of order",
+    "E011": "migration failed earlier",
+    "E012": "invalid header directive",
+    "W001": "gap in migration numbers",
+    "W002": "applied migration has no file",
+    "W003": "pending migrations",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    hint: str = ""
+    path: Path | None = None
+    line: int | None = None
+    version: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.code.startswith("E")
+
+    @property
+    def location(self) -> str:
+        if self.path is None:
+            return ""
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+    def format(self) -> str:
+        """One paragraph: where, what, and what to do."""
+        parts = [f"{self.location}: {self.message}" if self.location else self.message]
+        if self.hint:
+            parts.append(self.hint)
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": f"sqlmigrate.{self.code}",
+            "level": "error" if self.is_error else "warning",
+            "title": CODES.get(self.code, ""),
+            "message": self.message,
+            "hint": self.hint,
+            "path": str(self.path) if self.path else None,
+            "line": self.line,
+            "version": self.version,
+        }

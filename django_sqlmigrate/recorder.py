@@ -1,0 +1,154 @@
+"""Read and write the history table.
+
+Rows are written with one plain ``INSERT``/``UPDATE`` on the connection that runs the migration,
+so a transactional migration's row commits or rolls back with its SQL. Reads go through the ORM,
+which converts ``applied_at`` the same way on every backend.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from django.db import DatabaseError
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+
+from .exceptions import SqlMigrateError
+from .loader import SqlMigration
+from .models import SchemaMigration
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One history row."""
+
+    version: str
+    name: str
+    applied_at: datetime
+    execution_time_ms: int | None
+    checksum: str
+    success: bool
+    statements_applied: int | None
+    statements_total: int | None
+    applied_by: str
+    error: str
+
+
+FIELDS = [field.name for field in AppliedMigration.__dataclass_fields__.values()]
+
+
+@cache
+def who() -> str:
+    """``user@host`` of the process applying migrations (a release phase, a laptop)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"[:255]
+
+
+class MigrationRecorder:
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+        self._has_table = False
+
+    @property
+    def table(self) -> str:
+        return SchemaMigration._meta.db_table
+
+    def has_table(self) -> bool:
+        if not self._has_table:
+            with self.connection.cursor() as cursor:
+                tables = self.connection.introspection.table_names(cursor)
+            self._has_table = self.table in tables
+        return self._has_table
+
+    def ensure_schema(self) -> None:
+        """Create the history table if it is missing (call with the migration lock held)."""
+        if self.has_table():
+            return
+        try:
+            with self.connection.schema_editor() as editor:
+                editor.create_model(SchemaMigration)
+        except DatabaseError as exc:
+            raise SqlMigrateError(
+                f"Could not create the history table {self.table!r} on database "
+                f"{self.connection.alias!r}: {exc}"
+            ) from None
+        self._has_table = True
+
+    def applied(self) -> dict[str, AppliedMigration]:
+        """Every history row by version, in the order they were applied."""
+        if not self.has_table():
+            return {}
+        rows = (
+            SchemaMigration.objects.using(self.connection.alias)
+            .order_by("id")
+            .values_list(*FIELDS)
+        )
+        return {row[0]: AppliedMigration(*row) for row in rows}
+
+    def _now(self) -> object:
+        return self.connection.ops.adapt_datetimefield_value(timezone.now())
+
+    def insert(
+        self,
+        migration: SqlMigration,
+        *,
+        execution_time_ms: int | None,
+        success: bool = True,
+        statements_applied: int | None = None,
+        statements_total: int | None = None,
+        error: str = "",
+    ) -> None:
+        quote = self.connection.ops.quote_name
+        columns = (
+            "version, name, applied_at, execution_time_ms, checksum, success, "
+            "statements_applied, statements_total, applied_by, error"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(self.table)} ({columns}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    migration.version,
+                    migration.name[:255],
+                    self._now(),
+                    execution_time_ms,
+                    migration.checksum,
+                    success,
+                    statements_applied,
+                    statements_total,
+                    who(),
+                    error,
+                ],
+            )
+
+    def update(
+        self,
+        version: str,
+        *,
+        success: bool,
+        execution_time_ms: int | None,
+        statements_applied: int | None,
+        error: str = "",
+    ) -> None:
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(self.table)} SET success = %s, execution_time_ms = %s, "
+                "statements_applied = %s, error = %s WHERE version = %s",
+                [success, execution_time_ms, statements_applied, error, version],
+            )
+
+    def set_checksum(self, version: str, checksum: str) -> None:
+        SchemaMigration.objects.using(self.connection.alias).filter(version=version).update(
+            checksum=checksum
+        )
+
+    def delete(self, version: str) -> None:
+        SchemaMigration.objects.using(self.connection.alias).filter(version=version).delete()

@@ -1,0 +1,670 @@
+"""Split a migration file into the statements its database client would send.
+
+Each dialect mirrors the command-line client people test their files with: PostgreSQL follows
+psql's lexer (``src/fe_utils/psqlscan.l``), SQLite follows ``sqlite3_complete()`` and MySQL /
+MariaDB follows the ``mysql`` client (``DELIMITER``, executable comments), plus compound-statement
+tracking so stored programs split correctly without ``DELIMITER``.
+
+The splitter works on the normalised file bytes and returns offsets, never copies: every delimiter
+is ASCII and UTF-8 never puts an ASCII byte inside a multi-byte character. Speed comes from one
+compiled bytes regex per dialect that swallows whole runs of ordinary text (string literals and
+quoted identifiers included) in C and stops only where Python has to decide something: the
+terminator, parentheses (PostgreSQL), dollar quotes, nested comments, and keywords inside the few
+statements whose leading words say they are compound (functions, procedures, triggers, events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final, Literal, cast
+
+__all__ = ["Dialect", "SplitError", "Statement", "leading_words", "split"]
+
+Dialect = Literal["postgresql", "sqlite", "mysql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """Where one statement lies in the source bytes; ``source[start:end]`` is what is sent."""
+
+    start: int
+    end: int
+    copy_data: tuple[int, int] | None = None
+
+
+class SplitError(Exception):
+    """The file cannot be split: an unterminated construct or an unsupported client command."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message, offset)
+        self.message = message
+        self.offset = offset
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# A bound ``Pattern.match`` for patterns that always match (every part is starred), so callers
+# can use ``.end()`` without a None check in the hot loops.
+_Matcher = Callable[[bytes, int], "re.Match[bytes]"]
+
+
+def _always(pattern: bytes, flags: int = 0) -> _Matcher:
+    return cast(_Matcher, re.compile(pattern, flags).match)
+
+
+_WHITESPACE: Final = frozenset(b" \t\n\r\f\v")
+_SEMI: Final = ord(";")
+_LPAREN: Final = ord("(")
+_RPAREN: Final = ord(")")
+_DOLLAR: Final = ord("$")
+_SLASH: Final = ord("/")
+_BACKSLASH: Final = ord("\\")
+_QUOTE: Final = ord("'")
+_DQUOTE: Final = ord('"')
+_BACKTICK: Final = ord("`")
+_BRACKET: Final = ord("[")
+_COLON: Final = ord(":")
+_DOT: Final = ord(".")
+_EQUALS: Final = ord("=")
+_NEWLINE: Final = ord("\n")
+_C_INITIALS: Final = frozenset(b"Cc")  # CREATE, COPY
+_E_INITIALS: Final = frozenset(b"Ee")
+
+# Unrolled-loop, non-nesting block comment: "/*" ... "*/".
+_FLAT_BLOCK_COMMENT: Final = rb"/\*[^*]*+\*++(?:[^*/][^*]*+\*++)*+/"
+
+
+def _only_gap(gap: re.Pattern[bytes], source: bytes, start: int, stop: int) -> bool:
+    """Whether only whitespace and comments lie in ``source[start:stop]``."""
+    if start == stop:
+        return True
+    found = gap.match(source, start, stop)
+    return found is not None and found.end() == stop
+
+
+def _trim_end(source: bytes, start: int, end: int) -> int:
+    """Back ``end`` up over trailing whitespace (the terminator is already excluded)."""
+    while end > start and source[end - 1] in _WHITESPACE:
+        end -= 1
+    return end
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL (psql)
+# --------------------------------------------------------------------------------------------
+
+# psql identifiers: a letter, "_" or non-ASCII byte, then those, digits and "$". A "$" inside
+# an identifier is part of it, so ``foo$bar$`` never opens a dollar quote.
+_PG_IDENT_CONT: Final = rb"A-Za-z0-9_$\x80-\xff"
+_PG_NOT_IDENT: Final = rb"(?![" + _PG_IDENT_CONT + rb"])"
+# A PG block comment that nests nothing; one that does contains "/*" and makes the regex stop
+# so Python can count the levels.
+_PG_SIMPLE_COMMENT: Final = rb"/\*(?:[^*/]++|\*(?!/)|/(?!\*))*+\*/"
+
+_PG_ATOMS_NO_WORDS: Final = (
+    # punctuation, operators and whitespace
+    rb"[^;()'\"$\\\-/A-Za-z0-9_\x80-\xff]++"
+    # '...', also U&'...', B'...', X'...', N'...' (the prefix is an identifier); '' doubling
+    # is two adjacent literals, which ends in the same place.
+    rb"|'[^']*+'"
+    # numbers (and psql's "integer junk" such as 1e, so 1e'x' is not an E-string)
+    rb"|[0-9][A-Za-z0-9_\x80-\xff]*+"
+    # E'...' with backslash escapes and '' doubling
+    rb"|[eE]'[^'\\]*+(?:(?:''|\\[\s\S])[^'\\]*+)*+'"
+    rb"|\"[^\"]*+\""
+    rb"|--[^\n]*+"
+    rb"|"
+    + _PG_SIMPLE_COMMENT
+    # $1 parameters and a "$" that does not open a dollar quote
+    + rb"|\$(?:[0-9]++|(?!(?:[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*+)?\$))"
+    rb"|-(?!-)|/(?!\*)"
+)
+# identifiers and keywords; an "E" or "e" directly before a quote starts an E-string instead
+_PG_ATOM_WORD: Final = rb"(?:[A-DF-Za-df-z_\x80-\xff]|[eE](?!'))[" + _PG_IDENT_CONT + rb"]*+"
+_PG_ATOMS: Final = _PG_ATOMS_NO_WORDS + rb"|" + _PG_ATOM_WORD
+
+
+def _pg_paren_group(depth: int) -> bytes:
+    """A balanced ``( ... )`` up to ``depth`` levels, consumed in C (INSERT rows, calls)."""
+    inner = rb"(?:" + _PG_ATOMS + rb"|;"
+    group = rb"\(" + inner + rb")*+\)"
+    for _ in range(depth - 1):
+        group = rb"\(" + inner + rb"|" + group + rb")*+\)"
+    return group
+
+
+_PG_GROUP: Final = _pg_paren_group(3)
+# Ordinary statement text; stops at ";", an unbalanced or too deep "(", ")", a dollar quote,
+# a nested or unterminated comment, an unterminated quote and a backslash.
+_pg_body = _always(rb"(?:" + _PG_ATOMS + rb"|" + _PG_GROUP + rb")*+")
+# The same, but also stopping at identifiers outside parentheses, for CREATE FUNCTION/PROCEDURE
+# whose SQL-standard body (BEGIN ATOMIC ... END) is tracked by keywords.
+_pg_body_words = _always(rb"(?:" + _PG_ATOMS_NO_WORDS + rb"|" + _PG_GROUP + rb")*+")
+# Between statements: whitespace, empty statements and non-nesting comments.
+_pg_skip = _always(rb"(?:[\s;]++|--[^\n]*+|" + _PG_SIMPLE_COMMENT + rb")*+")
+
+_PG_GAP: Final = rb"(?:\s++|--[^\n]*+|" + _PG_SIMPLE_COMMENT + rb")++"
+_PG_ROUTINE: Final = re.compile(
+    rb"CREATE" + _PG_GAP + rb"(?:OR" + _PG_GAP + rb"REPLACE" + _PG_GAP + rb")?"
+    rb"(?:FUNCTION|PROCEDURE)" + _PG_NOT_IDENT,
+    re.IGNORECASE,
+)
+_PG_IDENT: Final = re.compile(rb"[A-Za-z_\x80-\xff][" + _PG_IDENT_CONT + rb"]*+")
+_PG_DOLLAR_OPEN: Final = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*+)?\$")
+_PG_COMMENT_MARK: Final = re.compile(rb"/\*|\*/")
+_PG_META: Final = re.compile(rb"\\([A-Za-z]+|[^\s])?")
+_PG_COPY: Final = re.compile(rb"COPY" + _PG_NOT_IDENT + rb"(?!\s*+\()", re.IGNORECASE)
+_PG_FROM_STDIN: Final = re.compile(
+    rb"(?<![" + _PG_IDENT_CONT + rb"])FROM\s++STDIN" + _PG_NOT_IDENT, re.IGNORECASE
+)
+_PG_COPY_LINE_REST: Final = re.compile(rb"[ \t\r\f\v]*+(?:--[^\n]*+)?(?:\n|\Z)")
+_PG_COPY_END: Final = re.compile(rb"^\\\.$", re.MULTILINE)
+
+
+def _pg_comment_end(source: bytes, pos: int) -> int:
+    """End of the nested ``/* */`` comment starting at ``pos`` (psql nests them)."""
+    depth = 0
+    for mark in _PG_COMMENT_MARK.finditer(source, pos):
+        if mark.group() == b"/*":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return mark.end()
+    raise SplitError("unterminated /* comment", pos)
+
+
+def _pg_dollar_end(source: bytes, pos: int) -> int:
+    """End of the dollar-quoted string opening at ``pos``: its body is opaque."""
+    opener = _PG_DOLLAR_OPEN.match(source, pos)
+    if opener is None:  # cannot happen: the body regex consumes every other "$"
+        return pos + 1
+    tag = opener.group()
+    close = source.find(tag, opener.end())
+    if close < 0:
+        raise SplitError(f"unterminated dollar-quoted string {tag.decode()}", pos)
+    return close + len(tag)
+
+
+def _pg_meta_error(source: bytes, pos: int) -> SplitError:
+    found = _PG_META.match(source, pos)
+    name = found.group(1) if found is not None and found.group(1) else b""
+    return SplitError(f"psql meta-command \\{name.decode()} is not supported", pos)
+
+
+def _split_postgresql(source: bytes) -> Iterator[Statement]:
+    n = len(source)
+    pos = 0
+    while True:
+        pos = _pg_skip(source, pos).end()
+        if pos >= n:
+            return
+        first = source[pos]
+        if first == _SLASH and source.startswith(b"/*", pos):  # nested or unterminated
+            pos = _pg_comment_end(source, pos)
+            continue
+        if first == _BACKSLASH:
+            raise _pg_meta_error(source, pos)
+        start = pos
+        routine = first in _C_INITIALS and _PG_ROUTINE.match(source, pos) is not None
+        body = _pg_body_words if routine else _pg_body
+        paren_depth = 0
+        begin_depth = 0
+        while True:
+            pos = body(source, pos).end()
+            if pos >= n:
+                end = next_pos = n
+                break
+            char = source[pos]
+            if char == _SEMI:
+                if paren_depth == 0 and begin_depth == 0:
+                    end = pos
+                    next_pos = pos + 1
+                    break
+                pos += 1
+            elif char == _LPAREN:
+                paren_depth += 1
+                pos += 1
+            elif char == _RPAREN:
+                if paren_depth:
+                    paren_depth -= 1
+                pos += 1
+            elif char == _DOLLAR:
+                pos = _pg_dollar_end(source, pos)
+            elif char == _SLASH:
+                pos = _pg_comment_end(source, pos)
+            elif char == _QUOTE or (char in _E_INITIALS and source[pos + 1 : pos + 2] == b"'"):
+                raise SplitError("unterminated quoted string", pos)
+            elif char == _DQUOTE:
+                raise SplitError("unterminated quoted identifier", pos)
+            elif char == _BACKSLASH:
+                raise _pg_meta_error(source, pos)
+            else:  # an identifier in CREATE FUNCTION/PROCEDURE: psql's BEGIN ATOMIC heuristic
+                word = _PG_IDENT.match(source, pos)
+                if word is None:
+                    pos += 1
+                    continue
+                pos = word.end()
+                if paren_depth == 0:
+                    keyword = word.group().upper()
+                    if keyword == b"BEGIN":
+                        begin_depth += 1
+                    elif keyword == b"CASE":
+                        if begin_depth:
+                            begin_depth += 1
+                    elif keyword == b"END" and begin_depth:
+                        begin_depth -= 1
+        end = _trim_end(source, start, end)
+        if (
+            first in _C_INITIALS
+            and _PG_COPY.match(source, start, end) is not None
+            and _PG_FROM_STDIN.search(source, start, end) is not None
+        ):
+            data_start, data_end, next_pos = _pg_copy_data(source, next_pos)
+            yield Statement(start, end, (data_start, data_end))
+        else:
+            yield Statement(start, end)
+        pos = next_pos
+
+
+def _pg_copy_data(source: bytes, pos: int) -> tuple[int, int, int]:
+    """Locate the inline rows after ``COPY ... FROM STDIN;``: (start, end, resume offset).
+
+    psql hands the following lines to the server up to a line that is exactly ``\\.``.
+    """
+    n = len(source)
+    if pos >= n:
+        return n, n, n
+    rest = _PG_COPY_LINE_REST.match(source, pos)
+    if rest is None:
+        raise SplitError("COPY ... FROM STDIN must be the last statement on its line", pos)
+    data_start = rest.end()
+    stop = _PG_COPY_END.search(source, data_start)
+    if stop is None:
+        return data_start, n, n
+    return data_start, stop.start(), min(stop.end() + 1, n)
+
+
+# --------------------------------------------------------------------------------------------
+# SQLite (sqlite3_complete)
+# --------------------------------------------------------------------------------------------
+
+_SQ_IDCHARS: Final = rb"A-Za-z0-9_$\x80-\xff"
+_SQ_ATOMS_NO_WORDS: Final = (
+    rb"'[^']*+'|\"[^\"]*+\"|`[^`]*+`|\[[^\]]*+\]"
+    rb"|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb"|-(?!-)|/(?!\*)"
+)
+_sq_body = _always(rb"(?:[^;'\"`\[\-/]++|" + _SQ_ATOMS_NO_WORDS + rb")*+")
+_sq_body_words = _always(
+    rb"(?:[^;'\"`\[\-/" + _SQ_IDCHARS + rb"]++|" + _SQ_ATOMS_NO_WORDS + rb")*+"
+)
+_sq_skip = _always(rb"(?:[\s;]++|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb")*+")
+_SQ_GAP: Final = rb"(?:\s++|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb")"
+_SQ_GAP_RUN: Final = re.compile(_SQ_GAP + rb"*+")
+_SQ_TRIGGER: Final = re.compile(
+    rb"(?:EXPLAIN" + _SQ_GAP + rb"++(?:QUERY" + _SQ_GAP + rb"++PLAN" + _SQ_GAP + rb"++)?)?"
+    rb"CREATE" + _SQ_GAP + rb"++(?:TEMP(?:ORARY)?" + _SQ_GAP + rb"++)*+"
+    rb"TRIGGER(?![" + _SQ_IDCHARS + rb"])",
+    re.IGNORECASE,
+)
+_SQ_WORD: Final = re.compile(rb"[" + _SQ_IDCHARS + rb"]++")
+_SQ_TRIGGER_INITIALS: Final = frozenset(b"CcEe")
+
+# sqlite3_complete's trigger states: inside the body, just after ";", just after "; END".
+_IN_TRIGGER, _AFTER_SEMI, _AFTER_END = 5, 6, 7
+
+
+def _sq_unterminated(source: bytes, pos: int) -> SplitError:
+    if source[pos] == _SLASH:
+        return SplitError("unterminated /* comment", pos)
+    if source[pos] == _QUOTE:
+        return SplitError("unterminated quoted string", pos)
+    return SplitError("unterminated quoted identifier", pos)
+
+
+def _split_sqlite(source: bytes) -> Iterator[Statement]:
+    n = len(source)
+    pos = 0
+    while True:
+        pos = _sq_skip(source, pos).end()
+        if pos >= n:
+            return
+        start = pos
+        trigger = _SQ_TRIGGER.match(source, pos) if source[pos] in _SQ_TRIGGER_INITIALS else None
+        if trigger is None:
+            pos = _sq_body(source, pos).end()
+            if pos >= n:
+                end = next_pos = n
+            elif source[pos] == _SEMI:
+                end = pos
+                next_pos = pos + 1
+            else:
+                raise _sq_unterminated(source, pos)
+        else:
+            end, next_pos = _sq_trigger_end(source, trigger.end())
+        yield Statement(start, _trim_end(source, start, end))
+        pos = next_pos
+
+
+def _sq_trigger_end(source: bytes, pos: int) -> tuple[int, int]:
+    """Run sqlite3_complete's state machine: a trigger ends at ``; END ;`` (or EOF)."""
+    n = len(source)
+    state = _IN_TRIGGER
+    token_end = pos  # where the last token seen by Python ended
+    while True:
+        pos = _sq_body_words(source, pos).end()
+        if pos >= n:
+            return n, n
+        if state != _IN_TRIGGER and not _only_gap(_SQ_GAP_RUN, source, token_end, pos):
+            state = _IN_TRIGGER  # some other token came in between
+        char = source[pos]
+        if char == _SEMI:
+            if state == _AFTER_END:
+                return pos, pos + 1
+            state = _AFTER_SEMI
+            pos += 1
+        else:
+            word = _SQ_WORD.match(source, pos)
+            if word is None:
+                raise _sq_unterminated(source, pos)
+            pos = word.end()
+            if state == _AFTER_SEMI and word.group().upper() == b"END":
+                state = _AFTER_END
+            else:
+                state = _IN_TRIGGER
+        token_end = pos
+
+
+# --------------------------------------------------------------------------------------------
+# MySQL / MariaDB (mysql client)
+# --------------------------------------------------------------------------------------------
+
+_MY_IDCHARS: Final = rb"A-Za-z0-9_$\x80-\xff"
+_MY_STRINGS: Final = (
+    rb"'[^'\\]*+(?:\\[\s\S][^'\\]*+)*+'"
+    rb"|\"[^\"\\]*+(?:\\[\s\S][^\"\\]*+)*+\""
+    rb"|`[^`]*+`"
+)
+_MY_LINE_COMMENT: Final = rb"#[^\n]*+|--(?=[\x00-\x20\x7f]|\Z)[^\n]*+"
+# a comment proper; /*! and /*M! (executable) and /*+ (hints) are code
+_MY_COMMENT: Final = rb"/\*(?![!+]|M!)[^*]*+\*++(?:[^*/][^*]*+\*++)*+/"
+_MY_HINT: Final = rb"/\*\+[^*]*+\*++(?:[^*/][^*]*+\*++)*+/"
+_MY_EXEC_OPEN: Final = rb"/\*M?!\d*+"
+_MY_LONE: Final = rb"-(?!-(?:[\x00-\x20\x7f]|\Z))|/(?!\*)"
+_MY_GAP: Final = rb"(?:\s++|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb")"
+# also looks through the markers of executable comments (mysqldump's /*!50003 CREATE*/ ...)
+_MY_LEAD_GAP: Final = rb"(?:\s++|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb"|/\*M?!\d*+|\*/)"
+_MY_GAP_RUN: Final = re.compile(_MY_LEAD_GAP + rb"*+")
+
+_MY_QUOTED: Final = (
+    rb"(?:'[^'\\]*+(?:\\[\s\S][^'\\]*+)*+'|\"[^\"\\]*+(?:\\[\s\S][^\"\\]*+)*+\"|`[^`]*+`)"
+)
+_MY_USER_PART: Final = rb"(?:" + _MY_QUOTED + rb"|[^\s'\"`*/@]++)"
+_MY_USER: Final = _MY_USER_PART + rb"(?:\s*+@\s*+" + _MY_USER_PART + rb")?"
+_MY_COMPOUND: Final = re.compile(
+    _MY_LEAD_GAP + rb"*+(?:"
+    # CREATE [OR REPLACE] [DEFINER = user] [AGGREGATE] PROCEDURE|FUNCTION|TRIGGER|EVENT
+    rb"CREATE" + _MY_LEAD_GAP + rb"++(?:OR" + _MY_LEAD_GAP + rb"++REPLACE" + _MY_LEAD_GAP + rb"++)?"
+    rb"(?:DEFINER"
+    + _MY_LEAD_GAP
+    + rb"*+="
+    + _MY_LEAD_GAP
+    + rb"*+"
+    + _MY_USER
+    + _MY_LEAD_GAP
+    + rb"++)?"
+    rb"(?:AGGREGATE" + _MY_LEAD_GAP + rb"++)?"
+    rb"(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)(?![" + _MY_IDCHARS + rb"])"
+    # MariaDB's anonymous block
+    rb"|BEGIN" + _MY_GAP + rb"++NOT" + _MY_GAP + rb"++ATOMIC(?![" + _MY_IDCHARS + rb"])"
+    # a labelled block or loop: "lbl: BEGIN"
+    rb"|[" + _MY_IDCHARS + rb"]++\s*+:(?!=)"
+    rb")",
+    re.IGNORECASE,
+)
+_MY_DELIMITER: Final = re.compile(rb"DELIMITER(?=[ \t\n]|\Z)[ \t]*+([^\n]*+)", re.IGNORECASE)
+_MY_DELIMITER_INITIALS: Final = frozenset(b"Dd")
+_MY_WORD: Final = re.compile(rb"[" + _MY_IDCHARS + rb"]++")
+_MY_BEGIN_NOT_BLOCK: Final = re.compile(
+    _MY_GAP + rb"*+(?:WORK(?![" + _MY_IDCHARS + rb"])|;|\Z)", re.IGNORECASE
+)
+_MY_END_SUFFIX: Final = re.compile(
+    _MY_GAP + rb"*+(?:IF|LOOP|WHILE|REPEAT|CASE|FOR)(?![" + _MY_IDCHARS + rb"])", re.IGNORECASE
+)
+_MY_OPEN_PAREN: Final = re.compile(_MY_GAP + rb"*+\(")
+_MY_PAREN_TOKEN: Final = re.compile(
+    _MY_STRINGS + rb"|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb"|[(),]"
+)
+# the keyword (or a label colon) after which a new statement starts inside a body
+_MY_STATEMENT_LEADERS: Final = frozenset(
+    {b"BEGIN", b"THEN", b"ELSE", b"DO", b"ROW", b"LOOP", b"REPEAT"}
+)
+_MY_LOOPS: Final = frozenset({b"LOOP", b"REPEAT", b"WHILE", b"IF", b"FOR"})
+
+
+@lru_cache(maxsize=16)
+def _mysql_scanners(delimiter: bytes, words: bool) -> tuple[_Matcher, _Matcher]:
+    """Build (skip, body) matchers for the current client delimiter.
+
+    ``words`` makes the body stop at every word and ":" too, for compound statements.
+    """
+    escaped = re.escape(delimiter)
+    first = delimiter[:1]
+    run_excluded = rb"'\"`#\-/" + re.escape(first)
+    if words:
+        run_excluded += rb":" + _MY_IDCHARS
+    atoms = [
+        rb"[^" + run_excluded + rb"]++",
+        _MY_STRINGS,
+        _MY_LINE_COMMENT,
+        _MY_COMMENT,
+        _MY_HINT,
+        _MY_EXEC_OPEN,
+        _MY_LONE,
+    ]
+    if len(delimiter) > 1 and first not in b"'\"`":
+        atoms.append(re.escape(first))  # a first byte that does not start the delimiter
+    atom = rb"(?:" + rb"|".join(atoms) + rb")"
+    if len(delimiter) > 1 or first in b"'\"`#-/":
+        atom = rb"(?:(?!" + escaped + rb")" + atom + rb")"  # the delimiter wins, as in mysql
+    body = _always(atom + rb"*+")
+    skip = _always(
+        rb"(?:\s++|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb"|" + escaped + rb")*+"
+    )
+    return skip, body
+
+
+def _my_unterminated(source: bytes, pos: int) -> SplitError:
+    char = source[pos]
+    if char == _SLASH:
+        return SplitError("unterminated /* comment", pos)
+    if char == _BACKTICK:
+        return SplitError("unterminated quoted identifier", pos)
+    return SplitError("unterminated quoted string", pos)
+
+
+def _my_parse_delimiter(argument: bytes, pos: int) -> bytes:
+    """The new delimiter from the rest of a ``DELIMITER`` line, as the mysql client reads it."""
+    argument = argument.strip()
+    if argument[:1] in (b"'", b'"', b"`"):
+        close = argument.find(argument[:1], 1)
+        delimiter = argument[1:close] if close > 0 else argument[1:]
+    else:
+        delimiter = argument.split(None, 1)[0] if argument else b""
+    if not delimiter:
+        raise SplitError("DELIMITER must be followed by a delimiter string", pos)
+    if b"\\" in delimiter:
+        raise SplitError("DELIMITER cannot contain a backslash", pos)
+    return delimiter
+
+
+def _split_mysql(source: bytes) -> Iterator[Statement]:
+    n = len(source)
+    delimiter = b";"
+    skip, body = _mysql_scanners(delimiter, False)
+    pos = 0
+    while True:
+        pos = skip(source, pos).end()
+        if pos >= n:
+            return
+        if source[pos] in _MY_DELIMITER_INITIALS:
+            command = _MY_DELIMITER.match(source, pos)
+            if command is not None:
+                delimiter = _my_parse_delimiter(command.group(1), pos)
+                skip, body = _mysql_scanners(delimiter, False)
+                pos = command.end()
+                continue
+        start = pos
+        if delimiter == b";" and _MY_COMPOUND.match(source, pos) is not None:
+            end, next_pos = _my_compound_end(source, pos)
+        else:
+            pos = body(source, pos).end()
+            if pos >= n:
+                end = next_pos = n
+            elif source.startswith(delimiter, pos):
+                end = pos
+                next_pos = pos + len(delimiter)
+            else:
+                raise _my_unterminated(source, pos)
+        yield Statement(start, _trim_end(source, start, end))
+        pos = next_pos
+
+
+def _my_if_is_function(source: bytes, pos: int) -> bool:
+    """Whether ``IF`` ending at ``pos`` is the IF(cond, a, b) function, not an IF statement."""
+    paren = _MY_OPEN_PAREN.match(source, pos)
+    if paren is None:
+        return False
+    depth = 1
+    for token in _MY_PAREN_TOKEN.finditer(source, paren.end()):
+        char = token.group()
+        if char == b"(":
+            depth += 1
+        elif char == b")":
+            depth -= 1
+            if depth == 0:
+                return False
+        elif char == b"," and depth == 1:
+            return True
+    return False
+
+
+def _my_compound_end(source: bytes, pos: int) -> tuple[int, int]:
+    """Find the ``;`` that ends a stored program or block, tracking BEGIN/END nesting.
+
+    Returns (end of the statement text, offset after the terminator).
+    """
+    n = len(source)
+    _, body = _mysql_scanners(b";", True)
+    depth = 0
+    leads = True  # the next token starts a statement inside the body
+    token_end = pos
+    while True:
+        pos = body(source, pos).end()
+        if pos >= n:
+            return n, n
+        at_statement_start = leads and (
+            pos == token_end or _only_gap(_MY_GAP_RUN, source, token_end, pos)
+        )
+        char = source[pos]
+        if char == _SEMI:
+            if depth == 0:
+                return pos, pos + 1
+            pos += 1
+            leads = True
+        elif char == _COLON:
+            pos += 1
+            if pos < n and source[pos] == _EQUALS:  # ":=" assignment
+                pos += 1
+                leads = False
+            else:  # a label
+                leads = True
+        else:
+            word = _MY_WORD.match(source, pos)
+            if word is None:
+                raise _my_unterminated(source, pos)
+            qualified = source[pos - 1] == _DOT
+            pos = word.end()
+            keyword = word.group().upper()
+            leads = False
+            if qualified:
+                pass
+            elif keyword == b"BEGIN":
+                if _MY_BEGIN_NOT_BLOCK.match(source, pos) is None:
+                    depth += 1
+                    leads = True
+            elif keyword == b"CASE":
+                depth += 1
+            elif keyword == b"END":
+                if depth:
+                    depth -= 1
+                suffix = _MY_END_SUFFIX.match(source, pos)
+                if suffix is not None:
+                    pos = suffix.end()
+            elif keyword in _MY_LOOPS:
+                if at_statement_start and not (
+                    (keyword == b"IF" and _my_if_is_function(source, pos))
+                    or (keyword == b"REPEAT" and _MY_OPEN_PAREN.match(source, pos) is not None)
+                ):
+                    depth += 1
+                    leads = keyword in _MY_STATEMENT_LEADERS
+            elif keyword in _MY_STATEMENT_LEADERS:
+                leads = True
+        token_end = pos
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+_SPLITTERS: Final[dict[str, Callable[[bytes], Iterator[Statement]]]] = {
+    "postgresql": _split_postgresql,
+    "sqlite": _split_sqlite,
+    "mysql": _split_mysql,
+}
+
+
+def split(source: bytes, dialect: Dialect) -> Iterator[Statement]:
+    """Yield the statements of ``source`` lazily, in order, as the dialect's client splits them.
+
+    Empty statements (``;;``, comment-only text) are not yielded. Raises :class:`SplitError`
+    (when iteration reaches it) for unterminated literals, comments and unsupported commands.
+    """
+    try:
+        splitter = _SPLITTERS[dialect]
+    except KeyError:
+        raise ValueError(f"unknown SQL dialect {dialect!r}") from None
+    return splitter(source)
+
+
+_LW_SKIP: Final = re.compile(rb"(?:\s++|--[^\n]*+|#[^\n]*+)*+")
+_LW_WORD: Final = re.compile(rb"[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*+")
+
+
+def leading_words(sql: bytes, count: int = 4) -> tuple[str, ...]:
+    """The first ``count`` bare words of a statement, upper-cased, comments skipped.
+
+    Lets callers classify a statement (``CREATE INDEX CONCURRENTLY``, ``BEGIN``...) without a
+    parser. Stops at the first token that is not a bare word (a quote, a parenthesis...).
+    ``/* */`` comments nest, as in PostgreSQL; ``#`` is skipped too, which is harmless.
+    """
+    words: list[str] = []
+    pos = 0
+    while len(words) < count:
+        pos = cast("re.Match[bytes]", _LW_SKIP.match(sql, pos)).end()
+        if sql.startswith(b"/*", pos):
+            try:
+                pos = _pg_comment_end(sql, pos)
+            except SplitError:
+                break
+            continue
+        word = _LW_WORD.match(sql, pos)
+        if word is None:
+            break
+        words.append(word.group().decode("utf-8", "replace").upper())
+        pos = word.end()
+    return tuple(words)

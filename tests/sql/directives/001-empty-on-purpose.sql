@@ -1,0 +1,2 @@
+-- sqlmigrate: allow-empty
+-- Kept so the numbering matches production, where this file once held a one-off fix.

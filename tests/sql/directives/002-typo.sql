@@ -1,0 +1,2 @@
+-- sqlmigrate: no-transactoin
+CREATE TABLE typo (id INTEGER);

@@ -1,0 +1,4 @@
+-- Add user preferences
+--
+-- Write the schema change below.
+/* still nothing */

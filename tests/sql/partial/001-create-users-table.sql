@@ -1,0 +1,1 @@
+CREATE TABLE app_users (id INTEGER PRIMARY KEY, username VARCHAR(150) NOT NULL);

@@ -1,0 +1,249 @@
+"""sqlmigrate_apply on the backend under test: order, history, failures, validation, flags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.test import TransactionTestCase
+
+from django_sqlmigrate.loader import checksum
+from django_sqlmigrate.models import SchemaMigration
+
+from .helpers import fails, history, run, scalar, tables, vendor
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.usefixtures("clean_database"),
+]
+Scenario = Callable[[str], Path]
+BASIC = ["001-create-users-table", "002-add-email-verification", "010-add-reset-token-fields"]
+
+
+def test_applies_in_numeric_order_and_records_history(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    out, err = run("sqlmigrate_apply", interactive=False)
+    assert re.findall(r"  Applying (\S+)\.\.\. OK \(\d+ ms\)", out) == BASIC
+    assert "Applied 3 SQL migrations to database 'default'" in out
+    assert err == ""
+    assert history() == [(version, True) for version in BASIC]
+    row = SchemaMigration.objects.get(version="002-add-email-verification")
+    assert row.name == "Add email verification"
+    assert row.checksum == checksum((folder / "002-add-email-verification.sql").read_bytes())
+    assert row.execution_time_ms is not None and row.execution_time_ms >= 0
+    assert row.statements_applied == row.statements_total == 3
+    assert "@" in row.applied_by
+    assert scalar("SELECT username FROM app_users WHERE id = 1") == "first; user"
+
+
+def test_second_run_has_nothing_to_do(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_apply", interactive=False)
+    assert out == "  No SQL migrations to apply.\n"
+    assert len(history()) == 3
+
+
+def test_works_on_a_brand_new_database_without_migrate(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    assert "schema_migrations" not in tables()
+    run("sqlmigrate_apply", interactive=False)
+    assert "schema_migrations" in tables()
+
+
+def test_history_survives_flush_and_transaction_test_case_teardown(
+    sql_scenario: Scenario,
+) -> None:
+    sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    call_command("flush", interactive=False, verbosity=0)
+    assert len(history()) == 3
+
+    class Case(TransactionTestCase):
+        databases = {"default"}
+
+        def runTest(self) -> None:  # pragma: no cover - never run, only torn down
+            pass
+
+    Case()._fixture_teardown()
+    assert len(history()) == 3
+    assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"
+
+
+def test_failed_transactional_file_leaves_no_trace(sql_scenario: Scenario) -> None:
+    sql_scenario("failing")
+    message = fails("sqlmigrate_apply", interactive=False)
+    location = {
+        # PostgreSQL points at the missing table's name: line 6, column 8.
+        "postgresql": "002-insert-then-fail.sql:6:8: ERROR: relation \"missing_table\" does not exist",
+        # The others name the failing statement's first line.
+        "sqlite": "002-insert-then-fail.sql:5: no such table: missing_table",
+        "mysql": "002-insert-then-fail.sql:5: (1146) Table",
+    }[vendor()]
+    assert location in message
+    assert "in statement 2 (line 5): SELECT id FROM missing_table" in message
+    assert "002-insert-then-fail was rolled back and left no trace" in message
+    assert history() == [("001-create-users-table", True)]
+    assert scalar("SELECT COUNT(*) FROM app_users") == 0  # the INSERT was rolled back too
+    assert "never_created" not in tables()
+
+
+def test_refuses_an_applied_file_that_was_edited(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    path = folder / "002-add-email-verification.sql"
+    path.write_text(path.read_text() + "\n-- an innocent-looking edit\n")
+    (folder / "011-more.sql").write_text("CREATE TABLE more_things (id INTEGER);")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-add-email-verification.sql: 002-add-email-verification was modified" in message
+    assert "restore the file" in message
+    assert "more_things" not in tables()
+
+
+def test_windows_line_endings_do_not_count_as_an_edit(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    path = folder / "001-create-users-table.sql"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"
+
+
+def test_out_of_order_file_is_refused_unless_allowed(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    (folder / "005-from-another-branch.sql").write_text("CREATE TABLE branch_t (id INTEGER);")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "005-from-another-branch is pending but numbered below 10" in message
+    assert "--allow-out-of-order" in message
+    out, _ = run("sqlmigrate_apply", interactive=False, allow_out_of_order=True)
+    assert "Applying 005-from-another-branch... OK" in out
+    assert "branch_t" in tables()
+
+
+def test_target_stops_after_that_version(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    out, _ = run("sqlmigrate_apply", interactive=False, target="002-add-email-verification")
+    assert re.findall(r"Applying (\S+)\.\.\.", out) == BASIC[:2]
+    out, _ = run("sqlmigrate_apply", interactive=False, target="10")
+    assert re.findall(r"Applying (\S+)\.\.\.", out) == BASIC[2:]
+
+
+def test_unknown_target_is_an_error(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    assert "--target '7-nope' names no migration file" in fails(
+        "sqlmigrate_apply", interactive=False, target="7-nope"
+    )
+    assert history() == []
+
+
+def test_plan_lists_and_changes_nothing(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    (folder / "011-concurrent.sql").write_text(
+        "-- sqlmigrate: no-transaction\nCREATE TABLE x11 (id INTEGER);"
+    )
+    out, _ = run("sqlmigrate_apply", plan=True)
+    assert out.splitlines() == [
+        "Planned SQL migrations:",
+        *(f"  {version}" for version in BASIC),
+        "  011-concurrent (no-transaction)",
+    ]
+    assert "schema_migrations" not in tables()
+    assert "app_users" not in tables()
+
+
+def test_fake_records_without_running(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    out, _ = run("sqlmigrate_apply", interactive=False, fake=True)
+    assert re.findall(r"Faking (\S+)\.\.\. FAKED", out) == BASIC
+    assert history() == [(version, True) for version in BASIC]
+    assert "app_users" not in tables()
+
+
+def test_fake_asks_first(sql_scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql_scenario("basic")
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    assert "--fake was not confirmed" in fails("sqlmigrate_apply", fake=True)
+    assert history() == []
+
+
+def test_file_without_statements_is_refused(sql_scenario: Scenario) -> None:
+    sql_scenario("empty")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-fresh-template.sql: contains no SQL statements" in message
+    assert "-- sqlmigrate: allow-empty" in message
+    assert history() == []
+
+
+def test_allow_empty_file_is_recorded(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("directives")
+    (folder / "002-typo.sql").unlink()
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-empty-on-purpose", True)]
+
+
+def test_unknown_directive_is_refused(sql_scenario: Scenario) -> None:
+    sql_scenario("directives")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-typo.sql:1: unknown sqlmigrate directive 'no-transactoin'" in message
+    assert history() == []
+
+
+def test_bad_file_names_are_refused_before_anything_runs(sql_scenario: Scenario) -> None:
+    sql_scenario("bad_names")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "'002-Add Thing.sql' is not a valid migration file name" in message
+    assert "'add-thing.sql' is not a valid migration file name" in message
+    assert history() == []
+    assert "ok_table" not in tables()
+
+
+def test_duplicate_numbers_are_refused(sql_scenario: Scenario) -> None:
+    sql_scenario("duplicate_numbers")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "migration number 6 is used twice" in message
+    assert history() == []
+
+
+def test_missing_file_is_only_a_warning(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    (folder / "010-add-reset-token-fields.sql").unlink()
+    (folder / "011-next.sql").write_text("CREATE TABLE next_t (id INTEGER);")
+    out, err = run("sqlmigrate_apply", interactive=False)
+    assert "Applying 011-next... OK" in out
+    out, err = run("sqlmigrate_status")
+    assert "[missing ] 010-add-reset-token-fields" in out
+    assert "warning sqlmigrate.W002: 010-add-reset-token-fields is recorded as applied" in err
+
+
+def test_missing_setting_without_base_dir_names_the_setting(settings: object) -> None:
+    del settings.SQLMIGRATE_DIRS  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "SQLMIGRATE_DIRS is not set" in message
+
+
+def test_default_folder_comes_from_base_dir(settings: object, tmp_path: Path) -> None:
+    del settings.SQLMIGRATE_DIRS  # type: ignore[attr-defined]
+    settings.BASE_DIR = tmp_path  # type: ignore[attr-defined]
+    (tmp_path / "sql_migrations").mkdir()
+    (tmp_path / "sql_migrations" / "001-a.sql").write_text("CREATE TABLE from_base (id INTEGER);")
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-a", True)]
+
+
+def test_other_database_alias(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False, database="other")
+    assert len(history("other")) == 3
+    assert history("default") == []
+    assert "app_users" in tables("other")
+
+
+def test_database_choices_are_checked(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    message = fails("sqlmigrate_apply", "--database=nope")
+    assert "invalid choice: 'nope'" in message

@@ -1,0 +1,180 @@
+"""PostgreSQL: real-world SQL, the same schema as psql, error positions, refused statements."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from .helpers import fails, history, run, scalar, vendor
+
+pytestmark = [
+    pytest.mark.skipif(vendor() != "postgresql", reason="PostgreSQL-only SQL and behaviour"),
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.usefixtures("clean_database"),
+]
+Scenario = Callable[[str], Path]
+FEATURES = [
+    "001-types-and-functions",
+    "002-copy-and-transaction-wrappers",
+    "003-index-concurrently",
+]
+
+
+def test_real_world_sql(sql_scenario: Scenario) -> None:
+    sql_scenario("postgresql_features")
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [(version, True) for version in FEATURES]
+    assert scalar("SELECT string_agg(name, '|' ORDER BY id) FROM people") == (
+        "O'Brien; the first|Ada; Lovelace|GRACE HOPPER!"
+    )
+    assert scalar("SELECT count(*) FROM people WHERE updated_at IS NOT NULL") == 3
+    assert scalar("SELECT shout('')") == "(silence)"
+    assert scalar("SELECT enum_range(NULL::mood)::text") == "{sad,ok,happy}"
+    assert scalar(
+        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname IN ('people_name', 'people_id_name') AND i.indisvalid"
+    ) == 2
+
+
+def _pg_command(*args: str, database: str) -> list[str]:
+    settings = connections["default"].settings_dict
+    return [
+        *args,
+        "-h", str(settings["HOST"]),
+        "-p", str(settings["PORT"]),
+        "-U", str(settings["USER"]),
+        "-d", database,
+    ]
+
+
+@pytest.fixture
+def psql_database() -> Iterator[str]:
+    name = "sqlmigrate_psql_reference"
+    settings = connections["default"].settings_dict
+    admin = _pg_command("psql", "-q", "-v", "ON_ERROR_STOP=1", database="postgres")
+    subprocess.run([*admin, "-c", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run([*admin, "-c", f"CREATE DATABASE {name}"], check=True)
+    assert settings["HOST"]
+    yield name
+    subprocess.run([*admin, "-c", f"DROP DATABASE IF EXISTS {name}"], check=True)
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="needs the psql and pg_dump clients")
+def test_same_schema_as_psql(sql_scenario: Scenario, psql_database: str) -> None:
+    folder = sql_scenario("postgresql_features")
+    for path in sorted(folder.glob("*.sql")):
+        single = [] if "no-transaction" in path.read_text() else ["-1"]
+        subprocess.run(
+            [*_pg_command("psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", *single,
+                          database=psql_database), "-f", str(path)],
+            check=True,
+            capture_output=True,
+        )
+    run("sqlmigrate_apply", interactive=False)
+    ours = connections["default"].settings_dict["NAME"]
+
+    def dump(database: str) -> str:
+        return subprocess.run(
+            [*_pg_command("pg_dump", "--schema-only", "--no-owner", "-T", "schema_migrations",
+                          "-T", "django_*", "-T", "auth_*", database=database)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def schema(database: str) -> str:
+        # \restrict lines carry a random key per dump; comments name the database.
+        return "\n".join(
+            line
+            for line in dump(database).splitlines()
+            if not line.startswith(("\\restrict", "\\unrestrict", "--"))
+        )
+
+    ours_dump, reference = schema(str(ours)), schema(psql_database)
+    assert "CREATE TABLE public.people" in reference
+    assert ours_dump == reference
+
+
+def test_concurrently_in_a_transactional_file_is_refused_before_anything_runs(
+    sql_scenario: Scenario,
+) -> None:
+    folder = sql_scenario("postgresql_features")
+    path = folder / "003-index-concurrently.sql"
+    path.write_text(path.read_text().replace("-- sqlmigrate: no-transaction\n", ""))
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "003-index-concurrently.sql:1: CREATE INDEX ... CONCURRENTLY cannot run inside" in (
+        message
+    )
+    assert "-- sqlmigrate: no-transaction" in message
+    assert history() == []  # not even 001 and 002 ran
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("VACUUM people;", "VACUUM cannot run inside a transaction block"),
+        ("REINDEX TABLE CONCURRENTLY people;", "REINDEX TABLE ... CONCURRENTLY"),
+        ("CREATE DATABASE other_db;", "CREATE DATABASE cannot run"),
+        ("ALTER SYSTEM SET work_mem = '8MB';", "ALTER SYSTEM cannot run"),
+        ("ROLLBACK;", "ROLLBACK would throw away the migration's own transaction"),
+    ],
+)
+def test_other_statements_refused_in_a_transaction(
+    tmp_path: Path, settings: object, statement: str, reason: str
+) -> None:
+    (tmp_path / "001-x.sql").write_text(f"SELECT 1;\n{statement}\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-x.sql:2: " in message and reason in message
+
+
+def test_error_column_counts_characters_not_bytes(tmp_path: Path, settings: object) -> None:
+    (tmp_path / "001-x.sql").write_text("-- ünïcödé\nSELECT 'ééé' AS x, nope FROM pg_class;\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert 'x.sql:2:20: ERROR: column "nope" does not exist' in message
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "text"),
+    [
+        ("SELECT 1;\nSELECT 2;\nSELECT 1/0;\nSELECT 4;\n", ":3: ", "division by zero"),
+        (
+            "SELECT 1;\nDO $$\nBEGIN\n  RAISE EXCEPTION 'custom failure';\nEND\n$$;\n",
+            ":2: ",
+            "custom failure",
+        ),
+        ("\ufeffSELECT 1;\r\nSELECT 1/0;\r\n", ":2: ", "division by zero"),
+    ],
+)
+def test_run_time_errors_name_the_statement_line(
+    tmp_path: Path, settings: object, body: str, where: str, text: str
+) -> None:
+    (tmp_path / "001-x.sql").write_bytes(body.encode())
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert f"001-x.sql{where}ERROR: {text}" in message
+
+
+def test_psql_meta_commands_are_refused(tmp_path: Path, settings: object) -> None:
+    (tmp_path / "001-x.sql").write_text("SELECT 1;\n\\connect other\nSELECT 2;\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-x.sql:2: " in message and "\\connect" in message
+
+
+def test_big_file_goes_in_batches(tmp_path: Path, settings: object) -> None:
+    rows = ",".join(f"({i}, 'row {i}; with a semicolon')" for i in range(2000))
+    body = "CREATE TABLE big (id int, label text);\n" + f"INSERT INTO big VALUES {rows};\n" * 40
+    body += "SELECT 1/0;\n"
+    (tmp_path / "001-big.sql").write_text(body)
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    assert len(body) > 2 * (1 << 20)  # more than one batch
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-big.sql:42: ERROR: division by zero" in message
+    assert "in statement 42 (line 42)" in message

@@ -1,0 +1,111 @@
+"""Failures that cannot be rolled back: recorded exactly, refused next time, repaired by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from django_sqlmigrate.models import SchemaMigration
+
+from .helpers import fails, history, run, tables, vendor
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.usefixtures("clean_database"),
+]
+Scenario = Callable[[str], Path]
+
+
+def test_no_transaction_file_failing_part_way_is_recorded_and_blocks(
+    sql_scenario: Scenario,
+) -> None:
+    folder = sql_scenario("partial")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-split-the-table.sql:5" in message
+    assert "Statements 1-2 of 4 had already run and stay in the database" in message
+    assert "sqlmigrate_repair" in message
+    assert {"part_a", "part_b"} <= tables() and "part_c" not in tables()
+    assert history() == [("001-create-users-table", True), ("002-split-the-table", False)]
+    row = SchemaMigration.objects.get(version="002-split-the-table")
+    assert (row.statements_applied, row.statements_total) == (2, 4)
+    assert "missing_table" in row.error
+
+    # The next deploy refuses, saying what ran and what to do, and runs nothing.
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-split-the-table failed on" in message
+    assert "statements 1-2 of 4 had run" in message
+    assert "sqlmigrate_repair --mark-applied 002-split-the-table" in message
+    assert "after_partial" not in tables()
+    out, _ = run("sqlmigrate_status")
+    assert "[failed  ] 002-split-the-table" in out
+
+    # Repair: the operator finishes by hand and fixes the file, the record is cleared.
+    path = folder / "002-split-the-table.sql"
+    path.write_text(
+        "-- sqlmigrate: no-transaction\nCREATE TABLE IF NOT EXISTS part_a (id INTEGER);\n"
+        "CREATE TABLE IF NOT EXISTS part_b (id INTEGER);\nCREATE TABLE part_c (id INTEGER);\n"
+    )
+    out, _ = run("sqlmigrate_repair")
+    assert "Removed the failed record of 002-split-the-table" in out
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [
+        ("001-create-users-table", True),
+        ("002-split-the-table", True),
+        ("003-after", True),
+    ]
+
+
+def test_mark_applied_after_finishing_by_hand(sql_scenario: Scenario) -> None:
+    sql_scenario("partial")
+    fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair", mark_applied="002-split-the-table")
+    assert out == "Marked 002-split-the-table as applied.\n"
+    run("sqlmigrate_apply", interactive=False)
+    assert history()[-1] == ("003-after", True)
+
+
+def test_mark_applied_needs_a_failed_migration(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    assert "'001-create-users-table' is not a failed migration" in fails(
+        "sqlmigrate_repair", mark_applied="001-create-users-table"
+    )
+
+
+def test_failure_on_the_first_statement_records_nothing(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("partial")
+    (folder / "002-split-the-table.sql").write_text(
+        "-- sqlmigrate: no-transaction\nINSERT INTO missing_table VALUES (1);\n"
+        "CREATE TABLE part_a (id INTEGER);\n"
+    )
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "No statement of 002-split-the-table had run, so nothing is recorded" in message
+    assert history() == [("001-create-users-table", True)]
+
+
+def test_ddl_file_failing_part_way(sql_scenario: Scenario) -> None:
+    """PostgreSQL and SQLite roll DDL back; MySQL commits each DDL statement at once."""
+    sql_scenario("ddl_then_error")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-tables-then-error.sql:4" in message
+    if vendor() == "mysql":
+        assert "Statements 1-2 of 3 had already run" in message
+        assert history() == [("001-tables-then-error", False)]
+        assert {"ddl_one", "ddl_two"} <= tables()
+    else:
+        assert "rolled back and left no trace" in message
+        assert history() == []
+        assert not {"ddl_one", "ddl_two"} & tables()
+
+
+def test_update_checksums_accepts_an_edit(sql_scenario: Scenario) -> None:
+    folder = sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    path = folder / "001-create-users-table.sql"
+    path.write_text("-- reworded comment\n" + path.read_text())
+    fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair", update_checksums=True)
+    assert out.startswith("Accepted the edited 001-create-users-table (sha256:")
+    assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"
