@@ -262,9 +262,7 @@ class MigrationExecutor:
         if applied is None:
             applied = self.recorder.applied()
         status = self._status(loaded, applied)
-        problems = [
-            p for p in status.problems if not (allow_out_of_order and p.code == "E010")
-        ]
+        problems = [p for p in status.problems if not (allow_out_of_order and p.code == "E010")]
         pending = status.pending
         if target is not None:
             pending = self._up_to(target, loaded.migrations, pending)
@@ -285,8 +283,7 @@ class MigrationExecutor:
         matches = [
             m
             for m in migrations
-            if target in (m.version, m.path.name)
-            or (target.isdigit() and m.number == int(target))
+            if target in (m.version, m.path.name) or (target.isdigit() and m.number == int(target))
         ]
         if not matches:
             raise UnknownTarget(
@@ -437,4 +434,3 @@ class MigrationExecutor:
             f"{text}\n{outcome}",
             database_message=f"{where}: {error.text}",
         )
-

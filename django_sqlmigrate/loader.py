@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -191,7 +192,9 @@ class LoadResult:
         return {migration.version: migration for migration in self.migrations}
 
 
-def numbering_gaps(migrations: Sequence[SqlMigration], app_label: str | None = None) -> list[Problem]:
+def numbering_gaps(
+    migrations: Sequence[SqlMigration], app_label: str | None = None
+) -> list[Problem]:
     """A warning when numbers are skipped; timestamps (large numbers) are never sequential."""
     numbers = [m.number for m in migrations]
     if not numbers or numbers[-1] >= SEQUENTIAL_LIMIT:
@@ -211,11 +214,12 @@ def numbering_gaps(migrations: Sequence[SqlMigration], app_label: str | None = N
 
 def _missing_numbers(numbers: Sequence[int]) -> list[str]:
     gaps = []
-    for low, high in zip(numbers, numbers[1:], strict=False):
-        if high - low == 2:
-            gaps.append(str(low + 1))
-        elif high - low > 2:
-            gaps.append(f"{low + 1}-{high - 1}")
+    for low, high in itertools.pairwise(numbers):
+        first, last = low + 1, high - 1
+        if first == last:
+            gaps.append(str(first))
+        elif first < last:
+            gaps.append(f"{first}-{last}")
     return gaps
 
 

@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -86,13 +87,11 @@ class MigrationRecorder:
         if not self.has_table():
             return {}
         rows = (
-            SchemaMigration.objects.using(self.connection.alias)
-            .order_by("id")
-            .values_list(*FIELDS)
+            SchemaMigration.objects.using(self.connection.alias).order_by("id").values_list(*FIELDS)
         )
         return {row[0]: AppliedMigration(*row) for row in rows}
 
-    def _now(self) -> object:
+    def _now(self) -> Any:
         return self.connection.ops.adapt_datetimefield_value(timezone.now())
 
     def insert(

@@ -12,6 +12,9 @@ reachability check and the runner's probe always agree on where a server is.
     SQLMIGRATE_TEST_MYSQL_PORT       3306
     SQLMIGRATE_TEST_MYSQL_USER       root
     SQLMIGRATE_TEST_MYSQL_PASSWORD   (empty)
+    SQLMIGRATE_TEST_DB_NAME          sqlmigrate: the databases are NAME and NAME_other, the test
+                                     databases test_NAME and test_NAME_other; give concurrent
+                                     runs on one server (two checkouts, say) different names
 """
 
 from __future__ import annotations

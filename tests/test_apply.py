@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.test import TransactionTestCase
 
 from django_sqlmigrate.loader import checksum
@@ -34,7 +33,8 @@ def test_applies_in_numeric_order_and_records_history(sql_scenario: Scenario) ->
     row = SchemaMigration.objects.get(version="002-add-email-verification")
     assert row.name == "Add email verification"
     assert row.checksum == checksum((folder / "002-add-email-verification.sql").read_bytes())
-    assert row.execution_time_ms is not None and row.execution_time_ms >= 0
+    assert row.execution_time_ms is not None
+    assert row.execution_time_ms >= 0
     assert row.statements_applied == row.statements_total == 3
     assert "@" in row.applied_by
     assert scalar("SELECT username FROM app_users WHERE id = 1") == "first; user"
@@ -69,7 +69,7 @@ def test_history_survives_flush_and_transaction_test_case_teardown(
         def runTest(self) -> None:  # pragma: no cover - never run, only torn down
             pass
 
-    Case()._fixture_teardown()
+    Case()._fixture_teardown()  # type: ignore[attr-defined]
     assert len(history()) == 3
     assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"
 
@@ -79,7 +79,7 @@ def test_failed_transactional_file_leaves_no_trace(sql_scenario: Scenario) -> No
     message = fails("sqlmigrate_apply", interactive=False)
     location = {
         # PostgreSQL points at the missing table's name: line 6, column 8.
-        "postgresql": "002-insert-then-fail.sql:6:8: ERROR: relation \"missing_table\" does not exist",
+        "postgresql": '002-insert-then-fail.sql:6:8: ERROR: relation "missing_table" does not exist',
         # The others name the failing statement's first line.
         "sqlite": "002-insert-then-fail.sql:5: no such table: missing_table",
         "mysql": "002-insert-then-fail.sql:5: (1146) Table",

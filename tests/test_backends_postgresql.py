@@ -35,20 +35,27 @@ def test_real_world_sql(sql_scenario: Scenario) -> None:
     assert scalar("SELECT count(*) FROM people WHERE updated_at IS NOT NULL") == 3
     assert scalar("SELECT shout('')") == "(silence)"
     assert scalar("SELECT enum_range(NULL::mood)::text") == "{sad,ok,happy}"
-    assert scalar(
-        "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE c.relname IN ('people_name', 'people_id_name') AND i.indisvalid"
-    ) == 2
+    assert (
+        scalar(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname IN ('people_name', 'people_id_name') AND i.indisvalid"
+        )
+        == 2
+    )
 
 
 def _pg_command(*args: str, database: str) -> list[str]:
     settings = connections["default"].settings_dict
     return [
         *args,
-        "-h", str(settings["HOST"]),
-        "-p", str(settings["PORT"]),
-        "-U", str(settings["USER"]),
-        "-d", database,
+        "-h",
+        str(settings["HOST"]),
+        "-p",
+        str(settings["PORT"]),
+        "-U",
+        str(settings["USER"]),
+        "-d",
+        database,
     ]
 
 
@@ -70,8 +77,13 @@ def test_same_schema_as_psql(sql_scenario: Scenario, psql_database: str) -> None
     for path in sorted(folder.glob("*.sql")):
         single = [] if "no-transaction" in path.read_text() else ["-1"]
         subprocess.run(
-            [*_pg_command("psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", *single,
-                          database=psql_database), "-f", str(path)],
+            [
+                *_pg_command(
+                    "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", *single, database=psql_database
+                ),
+                "-f",
+                str(path),
+            ],
             check=True,
             capture_output=True,
         )
@@ -80,8 +92,20 @@ def test_same_schema_as_psql(sql_scenario: Scenario, psql_database: str) -> None
 
     def dump(database: str) -> str:
         return subprocess.run(
-            [*_pg_command("pg_dump", "--schema-only", "--no-owner", "-T", "schema_migrations",
-                          "-T", "django_*", "-T", "auth_*", database=database)],
+            [
+                *_pg_command(
+                    "pg_dump",
+                    "--schema-only",
+                    "--no-owner",
+                    "-T",
+                    "schema_migrations",
+                    "-T",
+                    "django_*",
+                    "-T",
+                    "auth_*",
+                    database=database,
+                )
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -130,7 +154,8 @@ def test_other_statements_refused_in_a_transaction(
     (tmp_path / "001-x.sql").write_text(f"SELECT 1;\n{statement}\n")
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
     message = fails("sqlmigrate_apply", interactive=False)
-    assert "001-x.sql:2: " in message and reason in message
+    assert "001-x.sql:2: " in message
+    assert reason in message
 
 
 def test_error_column_counts_characters_not_bytes(tmp_path: Path, settings: object) -> None:
@@ -165,7 +190,8 @@ def test_psql_meta_commands_are_refused(tmp_path: Path, settings: object) -> Non
     (tmp_path / "001-x.sql").write_text("SELECT 1;\n\\connect other\nSELECT 2;\n")
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
     message = fails("sqlmigrate_apply", interactive=False)
-    assert "001-x.sql:2: " in message and "\\connect" in message
+    assert "001-x.sql:2: " in message
+    assert "\\connect" in message
 
 
 def test_big_file_goes_in_batches(tmp_path: Path, settings: object) -> None:

@@ -45,7 +45,12 @@ class TestStatus:
         assert set(document["database"]) == {"alias", "vendor", "host", "name"}
         (applied,) = document["applied"]
         assert set(applied) == {
-            "version", "name", "applied_at", "execution_time_ms", "checksum", "state"
+            "version",
+            "name",
+            "applied_at",
+            "execution_time_ms",
+            "checksum",
+            "state",
         }
         assert applied["state"] == "ok"
         assert applied["checksum"].startswith("sha256:")

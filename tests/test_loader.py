@@ -63,12 +63,14 @@ class TestNamesAndOrder:
         result = MigrationLoader([SQL / "duplicate_numbers"]).load()
         (problem,) = [p for p in result.problems if p.code == "E002"]
         text = problem.format()
-        assert "006-add-a.sql" in text and "006-add-b.sql" in text
+        assert "006-add-a.sql" in text
+        assert "006-add-b.sql" in text
         assert "for example to 007" in text
 
     def test_folders_merge_into_one_sequence(self, tmp_path: Path) -> None:
         first, second = tmp_path / "a", tmp_path / "b"
-        first.mkdir(), second.mkdir()
+        first.mkdir()
+        second.mkdir()
         (first / "001-one.sql").write_text("SELECT 1;")
         (second / "002-two.sql").write_text("SELECT 2;")
         (first / "003-three.sql").write_text("SELECT 3;")
@@ -111,7 +113,8 @@ class TestDirectives:
     def test_flags_and_unknown_directive(self) -> None:
         result = MigrationLoader([SQL / "directives"]).load()
         (migration,) = result.migrations
-        assert migration.allow_empty and migration.transactional
+        assert migration.allow_empty
+        assert migration.transactional
         (problem,) = result.problems
         assert problem.code == "E003"
         assert problem.line == 1

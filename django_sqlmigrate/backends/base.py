@@ -88,7 +88,7 @@ class BaseBackend:
                 if transactional and transaction_control(leading_words(sql, 2)):
                     continue
                 try:
-                    cursor.execute(self.decode(sql))
+                    cursor.execute(self.decode(sql))  # type: ignore[arg-type]  # bytes for MySQLdb
                 except DatabaseError as exc:
                     raise StatementFailed(index, statement.start, self.message(exc)) from exc
 

@@ -24,6 +24,7 @@ TRANSACTIONAL_STATEMENTS = frozenset(
 )
 SYNTAX_LINE_RE = re.compile(r" at line (\d+)\s*$")
 MAX_LOCK_NAME = 64
+ER_PARSE_ERROR = 1064
 
 
 class MySQLBackend(BaseBackend):
@@ -86,11 +87,10 @@ class MySQLBackend(BaseBackend):
 
     def message(self, exc: BaseException) -> DatabaseMessage:
         cause = exc.__cause__ or exc
-        args = getattr(cause, "args", ())
-        if len(args) == 2 and isinstance(args[0], int):
-            code, text = args
-            match = SYNTAX_LINE_RE.search(text) if code == 1064 else None
-            return DatabaseMessage(
-                f"({code}) {text}", line=int(match.group(1)) if match else None
-            )
+        match getattr(cause, "args", ()):
+            case (int() as code, str() as text):
+                found = SYNTAX_LINE_RE.search(text) if code == ER_PARSE_ERROR else None
+                return DatabaseMessage(
+                    f"({code}) {text}", line=int(found.group(1)) if found else None
+                )
         return super().message(exc)

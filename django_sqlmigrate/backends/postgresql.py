@@ -189,7 +189,10 @@ class PostgreSQLBackend(BaseBackend):
         assert statement.copy_data is not None
         start, end = statement.copy_data
         try:
-            with conn.cursor() as cursor, cursor.copy(source[statement.start : statement.end]) as copy:
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(source[statement.start : statement.end]) as copy,
+            ):
                 view = memoryview(source)
                 for chunk_start in range(start, end, BATCH_BYTES):
                     copy.write(view[chunk_start : min(end, chunk_start + BATCH_BYTES)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +19,9 @@ from ..exceptions import LockTimeout
 from ..splitter import Dialect
 from .base import BaseBackend, poll
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 
 def _try_lock(handle: IO[str]) -> bool:
-    if fcntl is None:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover
         import msvcrt
 
         try:
@@ -33,6 +29,8 @@ def _try_lock(handle: IO[str]) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -15,7 +15,7 @@ from ..problems import Problem
 class SqlMigrateCommand(BaseCommand):
     # Like ``migrate``: no blanket system checks, so a release phase with nothing to do stays
     # as cheap as Django's start-up plus a query.
-    requires_system_checks: list[str] = []  # type: ignore[assignment]  # noqa: RUF012
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -39,9 +39,13 @@ class SqlMigrateCommand(BaseCommand):
     @staticmethod
     def database_error(alias: str, exc: DatabaseError) -> str:
         settings = connections[alias].settings_dict
-        where = f"{settings.get('ENGINE', '?').rsplit('.', 1)[-1]} database {settings.get('NAME')!r}"
+        where = (
+            f"{settings.get('ENGINE', '?').rsplit('.', 1)[-1]} database {settings.get('NAME')!r}"
+        )
         if settings.get("HOST"):
-            where += f" on {settings['HOST']}" + (f":{settings['PORT']}" if settings.get("PORT") else "")
+            where += f" on {settings['HOST']}" + (
+                f":{settings['PORT']}" if settings.get("PORT") else ""
+            )
         message = " ".join(str(exc).split()) or type(exc).__name__
         password = str(settings.get("PASSWORD") or "")
         if password:

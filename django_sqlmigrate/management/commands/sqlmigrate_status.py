@@ -31,8 +31,10 @@ class Command(SqlMigrateCommand):
             self.write_json(status)
         else:
             self.write_text(status, options["verbosity"])
-        needs_attention = status.pending or status.errors or any(
-            entry.state in (MODIFIED, FAILED) for entry in status.applied
+        needs_attention = (
+            status.pending
+            or status.errors
+            or any(entry.state in (MODIFIED, FAILED) for entry in status.applied)
         )
         if check and needs_attention:
             sys.exit(1)
