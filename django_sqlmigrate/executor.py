@@ -21,7 +21,7 @@ from .backends.base import transaction_control
 from .conf import app_settings
 from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
 from .loader import LoadResult, MigrationLoader, SourceError, SqlMigration
-from .problems import Problem
+from .problems import Problem, display_path
 from .recorder import AppliedMigration, MigrationRecorder
 from .splitter import SplitError, Statement, leading_words, split
 
@@ -29,14 +29,6 @@ from .splitter import SplitError, Statement, leading_words, split
 ProgressCallback = Callable[[str, SqlMigration, float | None], None]
 
 OK, MODIFIED, MISSING, FAILED = "ok", "modified", "missing", "failed"
-
-
-def display_path(path: Path) -> str:
-    """The path as a user would type it: relative to the working directory when inside it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def line_and_column(source: bytes, offset: int) -> tuple[int, int]:

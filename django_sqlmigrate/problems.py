@@ -9,6 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 # code -> short title, for documentation and JSON output.
 CODES = {
     "E001": "invalid migration file name",
@@ -46,7 +55,8 @@ class Problem:
     def location(self) -> str:
         if self.path is None:
             return ""
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        where = display_path(self.path)
+        return f"{where}:{self.line}" if self.line else where
 
     def format(self) -> str:
         """One paragraph: where, what, and what to do."""

@@ -108,14 +108,13 @@ _PG_SIMPLE_COMMENT: Final = rb"/\*(?:[^*/]++|\*(?!/)|/(?!\*))*+\*/"
 _PG_ATOMS_NO_WORDS: Final = (
     # punctuation, operators and whitespace
     rb"[^;()'\"$\\\-/A-Za-z0-9_\x80-\xff]++"
-    # '...', also U&'...', B'...', X'...', N'...' (the prefix is an identifier); '' doubling
-    # is two adjacent literals, which ends in the same place.
-    rb"|'[^']*+'"
+    # '...' with '' doubling, also U&'...', B'...', X'...', N'...' (the prefix is a word)
+    rb"|'[^']*+(?:''[^']*+)*+'"
     # numbers (and psql's "integer junk" such as 1e, so 1e'x' is not an E-string)
     rb"|[0-9][A-Za-z0-9_\x80-\xff]*+"
     # E'...' with backslash escapes and '' doubling
     rb"|[eE]'[^'\\]*+(?:(?:''|\\[\s\S])[^'\\]*+)*+'"
-    rb"|\"[^\"]*+\""
+    rb"|\"[^\"]*+(?:\"\"[^\"]*+)*+\""
     rb"|--[^\n]*+"
     rb"|"
     + _PG_SIMPLE_COMMENT
@@ -295,7 +294,8 @@ def _pg_copy_data(source: bytes, pos: int) -> tuple[int, int, int]:
 
 _SQ_IDCHARS: Final = rb"A-Za-z0-9_$\x80-\xff"
 _SQ_ATOMS_NO_WORDS: Final = (
-    rb"'[^']*+'|\"[^\"]*+\"|`[^`]*+`|\[[^\]]*+\]"
+    rb"'[^']*+(?:''[^']*+)*+'|\"[^\"]*+(?:\"\"[^\"]*+)*+\"|`[^`]*+(?:``[^`]*+)*+`"
+    rb"|\[[^\]]*+\]"
     rb"|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb"|-(?!-)|/(?!\*)"
 )
 _sq_body = _always(rb"(?:[^;'\"`\[\-/]++|" + _SQ_ATOMS_NO_WORDS + rb")*+")
@@ -384,10 +384,12 @@ def _sq_trigger_end(source: bytes, pos: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------------------------
 
 _MY_IDCHARS: Final = rb"A-Za-z0-9_$\x80-\xff"
+# '' and \' both stay inside a string; the whole literal is matched so that an unterminated
+# one is reported where it starts
 _MY_STRINGS: Final = (
-    rb"'[^'\\]*+(?:\\[\s\S][^'\\]*+)*+'"
-    rb"|\"[^\"\\]*+(?:\\[\s\S][^\"\\]*+)*+\""
-    rb"|`[^`]*+`"
+    rb"'[^'\\]*+(?:(?:''|\\[\s\S])[^'\\]*+)*+'"
+    rb"|\"[^\"\\]*+(?:(?:\"\"|\\[\s\S])[^\"\\]*+)*+\""
+    rb"|`[^`]*+(?:``[^`]*+)*+`"
 )
 _MY_LINE_COMMENT: Final = rb"#[^\n]*+|--(?=[\x00-\x20\x7f]|\Z)[^\n]*+"
 # a comment proper; /*! and /*M! (executable) and /*+ (hints) are code
@@ -400,9 +402,7 @@ _MY_GAP: Final = rb"(?:\s++|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb")"
 _MY_LEAD_GAP: Final = rb"(?:\s++|" + _MY_LINE_COMMENT + rb"|" + _MY_COMMENT + rb"|/\*M?!\d*+|\*/)"
 _MY_GAP_RUN: Final = re.compile(_MY_LEAD_GAP + rb"*+")
 
-_MY_QUOTED: Final = (
-    rb"(?:'[^'\\]*+(?:\\[\s\S][^'\\]*+)*+'|\"[^\"\\]*+(?:\\[\s\S][^\"\\]*+)*+\"|`[^`]*+`)"
-)
+_MY_QUOTED: Final = rb"(?:" + _MY_STRINGS + rb")"
 _MY_USER_PART: Final = rb"(?:" + _MY_QUOTED + rb"|[^\s'\"`*/@]++)"
 _MY_USER: Final = _MY_USER_PART + rb"(?:\s*+@\s*+" + _MY_USER_PART + rb")?"
 _MY_COMPOUND: Final = re.compile(

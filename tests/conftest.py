@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -17,6 +18,25 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = Path(__file__).resolve().parent / "sql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the SQLite test run's folder (named by tests/settings.py); remove it at the end.
+
+    Only the process that makes it removes it: xdist workers and ``manage.py`` processes
+    started by tests find it already there.
+    """
+    from django.conf import settings
+
+    settings.DATABASES  # noqa: B018 - importing the settings names the folder
+    folder = os.environ.get("SQLMIGRATE_TEST_SQLITE_DIR")
+    if not folder:
+        return
+    try:
+        Path(folder).mkdir(parents=True)
+    except FileExistsError:
+        return
+    config.add_cleanup(functools.partial(shutil.rmtree, folder, ignore_errors=True))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

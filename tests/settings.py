@@ -4,10 +4,12 @@ The database vendor comes from SQLMIGRATE_TEST_BACKEND (sqlite, postgresql or my
 server's address from the variables listed in tests/backends.py. Two aliases, ``default`` and
 ``other``, point at separate databases on the same vendor.
 
-SQLite databases are real files in a temporary folder made once per test run, never
-``:memory:``, because tests start real ``manage.py`` processes that must open the same files.
-The folder's path is put in SQLMIGRATE_TEST_SQLITE_DIR so those processes (and xdist workers)
-find it; set that variable yourself to keep the files somewhere of your choosing.
+SQLite databases are real files in a temporary folder of one test run, never ``:memory:``,
+because tests start real ``manage.py`` processes that must open the same files. This module
+only names the folder and puts its path in SQLMIGRATE_TEST_SQLITE_DIR, so those processes (and
+xdist workers) find it; tests/conftest.py makes it when pytest starts and removes it at the
+end, so importing these settings elsewhere (mypy's Django plugin, say) leaves nothing behind.
+Set SQLMIGRATE_TEST_SQLITE_DIR yourself to use a folder of your choosing.
 
 A child process started by a test gets the test databases' names through
 SQLMIGRATE_TEST_DATABASE_NAMES (JSON, alias -> NAME) and the test's SQLMIGRATE_* settings
@@ -17,10 +19,9 @@ tests/conftest.py sets both.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
-import shutil
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,9 @@ def _sqlite_dir() -> Path:
     existing = os.environ.get("SQLMIGRATE_TEST_SQLITE_DIR")
     if existing:
         return Path(existing)
-    path = Path(tempfile.mkdtemp(prefix="sqlmigrate-tests-"))
+    unique = f"sqlmigrate-tests-{os.getpid()}-{secrets.token_hex(4)}"
+    path = Path(tempfile.gettempdir()) / unique
     os.environ["SQLMIGRATE_TEST_SQLITE_DIR"] = str(path)
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import TransactionTestCase
 
 from django_sqlmigrate.loader import checksum
@@ -76,7 +78,11 @@ def test_history_survives_flush_and_transaction_test_case_teardown(
 
 def test_failed_transactional_file_leaves_no_trace(sql_scenario: Scenario) -> None:
     sql_scenario("failing")
-    message = fails("sqlmigrate_apply", interactive=False)
+    out = StringIO()
+    with pytest.raises(CommandError) as excinfo:
+        call_command("sqlmigrate_apply", interactive=False, stdout=out, no_color=True)
+    message = str(excinfo.value)
+    assert out.getvalue().splitlines()[-1] == "  Applying 002-insert-then-fail... FAILED"
     location = {
         # PostgreSQL points at the missing table's name: line 6, column 8.
         "postgresql": '002-insert-then-fail.sql:6:8: ERROR: relation "missing_table" does not exist',

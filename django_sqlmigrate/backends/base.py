@@ -106,10 +106,12 @@ class BaseBackend:
         host = str(settings.get("HOST") or "")
         if settings.get("PORT"):
             host = f"{host}:{settings['PORT']}"
+        if self.connection.vendor != "sqlite":
+            host = host or "localhost"
         return {
             "alias": self.connection.alias,
             "vendor": self.connection.vendor,
-            "host": host or "localhost",
+            "host": host,
             "name": str(settings.get("NAME") or ""),
         }
 

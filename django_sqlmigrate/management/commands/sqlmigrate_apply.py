@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 
+from ...exceptions import MigrationFailed
 from ...executor import MigrationExecutor
 from ...loader import SqlMigration
 from ..base import SqlMigrateCommand
@@ -67,12 +68,18 @@ class Command(SqlMigrateCommand):
         if fake and interactive and not self.confirm_fake(executor, target, allow_out_of_order):
             raise CommandError("Nothing was recorded: --fake was not confirmed.")
         started = time.perf_counter()
-        applied = executor.apply(
-            target,
-            fake=fake,
-            allow_out_of_order=allow_out_of_order,
-            lock_timeout=lock_timeout,
-        )
+        self.line_open = False
+        try:
+            applied = executor.apply(
+                target,
+                fake=fake,
+                allow_out_of_order=allow_out_of_order,
+                lock_timeout=lock_timeout,
+            )
+        except MigrationFailed:
+            if self.line_open:
+                self.stdout.write(self.style.ERROR(" FAILED"))
+            raise
         if self.verbosity >= 1:
             if not applied:
                 self.stdout.write("  No SQL migrations to apply.")
@@ -92,8 +99,10 @@ class Command(SqlMigrateCommand):
         if event == "apply_start":
             self.stdout.write(f"  Applying {migration.version}...", ending="")
             self.stdout.flush()
+            self.line_open = True
         elif event == "apply_success":
             self.stdout.write(self.style.SUCCESS(f" OK ({duration_ms or 0:.0f} ms)"))
+            self.line_open = False
         elif event == "fake_success":
             self.stdout.write(f"  Faking {migration.version}..." + self.style.SUCCESS(" FAKED"))
 

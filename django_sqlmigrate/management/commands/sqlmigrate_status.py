@@ -65,7 +65,9 @@ class Command(SqlMigrateCommand):
         db = status.database
         self.stdout.write(
             self.style.MIGRATE_HEADING("Database: ")
-            + f"{db['vendor']} {db['name']!r} on {db['host']} (alias {db['alias']!r})"
+            + f"{db['vendor']} {db['name']!r}"
+            + (f" on {db['host']}" if db["host"] else "")
+            + f" (alias {db['alias']!r})"
         )
         self.stdout.write(self.style.MIGRATE_HEADING(f"Applied ({len(status.applied)}):"))
         if not status.applied:
