@@ -53,6 +53,7 @@ _Matcher = Callable[[bytes, int], "re.Match[bytes]"]
 
 
 def _always(pattern: bytes, flags: int = 0) -> _Matcher:
+    """Compile a pattern that cannot fail to match and return its ``match`` method."""
     return cast(_Matcher, re.compile(pattern, flags).match)
 
 
@@ -66,11 +67,9 @@ _BACKSLASH: Final = ord("\\")
 _QUOTE: Final = ord("'")
 _DQUOTE: Final = ord('"')
 _BACKTICK: Final = ord("`")
-_BRACKET: Final = ord("[")
 _COLON: Final = ord(":")
 _DOT: Final = ord(".")
 _EQUALS: Final = ord("=")
-_NEWLINE: Final = ord("\n")
 _C_INITIALS: Final = frozenset(b"Cc")  # CREATE, COPY
 _E_INITIALS: Final = frozenset(b"Ee")
 
@@ -190,12 +189,14 @@ def _pg_dollar_end(source: bytes, pos: int) -> int:
 
 
 def _pg_meta_error(source: bytes, pos: int) -> SplitError:
+    """psql would run a backslash command here; the server would not understand it."""
     found = _PG_META.match(source, pos)
     name = found.group(1) if found is not None and found.group(1) else b""
     return SplitError(f"psql meta-command \\{name.decode()} is not supported", pos)
 
 
 def _split_postgresql(source: bytes) -> Iterator[Statement]:
+    """psql's rules: ``;`` ends a statement outside parentheses and BEGIN ATOMIC bodies."""
     n = len(source)
     pos = 0
     while True:
@@ -319,6 +320,7 @@ _IN_TRIGGER, _AFTER_SEMI, _AFTER_END = 5, 6, 7
 
 
 def _sq_unterminated(source: bytes, pos: int) -> SplitError:
+    """The error for whatever construct the body regex could not close at ``pos``."""
     if source[pos] == _SLASH:
         return SplitError("unterminated /* comment", pos)
     if source[pos] == _QUOTE:
@@ -327,6 +329,7 @@ def _sq_unterminated(source: bytes, pos: int) -> SplitError:
 
 
 def _split_sqlite(source: bytes) -> Iterator[Statement]:
+    """sqlite3_complete's rules: ``;`` ends a statement, except inside CREATE TRIGGER bodies."""
     n = len(source)
     pos = 0
     while True:
@@ -405,22 +408,16 @@ _MY_GAP_RUN: Final = re.compile(_MY_LEAD_GAP + rb"*+")
 _MY_QUOTED: Final = rb"(?:" + _MY_STRINGS + rb")"
 _MY_USER_PART: Final = rb"(?:" + _MY_QUOTED + rb"|[^\s'\"`*/@]++)"
 _MY_USER: Final = _MY_USER_PART + rb"(?:\s*+@\s*+" + _MY_USER_PART + rb")?"
+_G: Final = _MY_LEAD_GAP  # shorthand for the pattern below
 _MY_COMPOUND: Final = re.compile(
-    _MY_LEAD_GAP + rb"*+(?:"
+    _G + rb"*+(?:"
     # CREATE [OR REPLACE] [DEFINER = user] [AGGREGATE] PROCEDURE|FUNCTION|TRIGGER|EVENT
-    rb"CREATE" + _MY_LEAD_GAP + rb"++(?:OR" + _MY_LEAD_GAP + rb"++REPLACE" + _MY_LEAD_GAP + rb"++)?"
-    rb"(?:DEFINER"
-    + _MY_LEAD_GAP
-    + rb"*+="
-    + _MY_LEAD_GAP
-    + rb"*+"
-    + _MY_USER
-    + _MY_LEAD_GAP
-    + rb"++)?"
-    rb"(?:AGGREGATE" + _MY_LEAD_GAP + rb"++)?"
+    rb"CREATE" + _G + rb"++(?:OR" + _G + rb"++REPLACE" + _G + rb"++)?"
+    rb"(?:DEFINER" + _G + rb"*+=" + _G + rb"*+" + _MY_USER + _G + rb"++)?"
+    rb"(?:AGGREGATE" + _G + rb"++)?"
     rb"(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)(?![" + _MY_IDCHARS + rb"])"
     # MariaDB's anonymous block
-    rb"|BEGIN" + _MY_GAP + rb"++NOT" + _MY_GAP + rb"++ATOMIC(?![" + _MY_IDCHARS + rb"])"
+    rb"|BEGIN" + _G + rb"++NOT" + _G + rb"++ATOMIC(?![" + _MY_IDCHARS + rb"])"
     # a labelled block or loop: "lbl: BEGIN"
     rb"|[" + _MY_IDCHARS + rb"]++\s*+:(?!=)"
     rb")",
@@ -479,6 +476,7 @@ def _mysql_scanners(delimiter: bytes, words: bool) -> tuple[_Matcher, _Matcher]:
 
 
 def _my_unterminated(source: bytes, pos: int) -> SplitError:
+    """The error for whatever construct the body regex could not close at ``pos``."""
     char = source[pos]
     if char == _SLASH:
         return SplitError("unterminated /* comment", pos)
@@ -503,6 +501,7 @@ def _my_parse_delimiter(argument: bytes, pos: int) -> bytes:
 
 
 def _split_mysql(source: bytes) -> Iterator[Statement]:
+    """The mysql client's rules (DELIMITER), plus BEGIN/END tracking for stored programs."""
     n = len(source)
     delimiter = b";"
     skip, body = _mysql_scanners(delimiter, False)
@@ -587,7 +586,7 @@ def _my_compound_end(source: bytes, pos: int) -> tuple[int, int]:
             word = _MY_WORD.match(source, pos)
             if word is None:
                 raise _my_unterminated(source, pos)
-            qualified = source[pos - 1] == _DOT
+            qualified = pos > 0 and source[pos - 1] == _DOT  # t.end is a column
             pos = word.end()
             keyword = word.group().upper()
             leads = False

@@ -92,10 +92,9 @@ def print_summary(outcomes: list[Outcome]) -> None:
         print(
             f"{backend:<{widths[0]}}  {result:<{widths[1]}}  {passed:>7}  {failed:>7}  {skipped:>7}"
         )
-    passed_total = sum(o.passed or 0 for o in outcomes)
-    failed_total = sum(o.failures or 0 for o in outcomes)
-    skipped_total = sum(o.skipped or 0 for o in outcomes)
-    print(f"Total: {passed_total} passed, {failed_total} failed, {skipped_total} skipped")
+    for outcome in outcomes:
+        if outcome.note:
+            print(f"{outcome.backend}: {outcome.note}")
 
 
 def main(pytest_args: list[str]) -> int:
@@ -105,6 +104,11 @@ def main(pytest_args: list[str]) -> int:
     outcomes = []
     for backend in BACKENDS:
         problem = probe(backend)
+        if problem is not None and problem.startswith("driver not installed"):
+            problem += (
+                "; mysqlclient needs libmariadb-dev and pkg-config to build: install them, "
+                f"delete {_devenv.STAMP.relative_to(_devenv.REPO)} and run this again"
+            )
         if problem is None:
             outcomes.append(run_pytest(backend, pytest_args, ci))
         elif ci:
@@ -113,15 +117,16 @@ def main(pytest_args: list[str]) -> int:
             outcomes.append(Outcome(backend, "skipped: unreachable", False, problem))
 
     print_summary(outcomes)
-    for outcome in outcomes:
-        if outcome.note:
-            print(f"{outcome.backend}: {outcome.note}")
     if any(o.note for o in outcomes):
         print(
             "CI=true: every backend must run; .ci/run starts the servers."
             if ci
             else "Start those servers to test them too (CI runs all three)."
         )
+    passed = sum(o.passed or 0 for o in outcomes)
+    failed = sum(o.failures or 0 for o in outcomes)
+    skipped = sum(o.skipped or 0 for o in outcomes)
+    print(f"Total: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if any(o.failed for o in outcomes) else 0
 
 

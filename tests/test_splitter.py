@@ -704,6 +704,10 @@ class TestMySQL:
         source = b"SELECT 0;\n" + statement + b";\nSELECT 1"
         assert texts(source, "mysql") == [b"SELECT 0", statement, b"SELECT 1"]
 
+    def test_block_at_offset_zero_in_a_file_ending_with_a_dot(self) -> None:
+        source = b"BEGIN NOT ATOMIC\n  SELECT 1;\nEND;\nSELECT 1."
+        assert texts(source, "mysql") == [b"BEGIN NOT ATOMIC\n  SELECT 1;\nEND", b"SELECT 1."]
+
     @pytest.mark.parametrize(
         ("source", "message", "offset"),
         [
