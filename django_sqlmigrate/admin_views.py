@@ -8,14 +8,15 @@ each row, the warning banner, the state filter and the pending files. Nothing he
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from .conf import app_settings
@@ -45,8 +46,14 @@ _SHOWN_AS_STATE = {"E009", "E011", "W002"}
 
 
 def served_aliases() -> list[str]:
-    """The aliases SQLMIGRATE_DIRS gives files to (every alias for a plain list)."""
-    served = [alias for alias in connections if app_settings.dirs_for(alias)]
+    """The aliases SQLMIGRATE_DIRS gives files to (every alias for a plain list) and the
+    database routers let this app migrate."""
+    app_label = SchemaMigration._meta.app_label
+    served = [
+        alias
+        for alias in connections
+        if app_settings.dirs_for(alias) and router.allow_migrate(alias, app_label)
+    ]
     return served or [DEFAULT_DB_ALIAS]
 
 
@@ -181,81 +188,109 @@ class FileSource:
         )
 
 
-@dataclass
-class PageContext:
-    """What every sqlmigrate admin page puts in its template context."""
-
-    model_admin: ModelAdmin[SchemaMigration]
-    request: HttpRequest
-    history: History
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def render(self, template: str, title: str) -> TemplateResponse:
-        admin_site = self.model_admin.admin_site
-        self.request.current_app = admin_site.name
-        context = {
-            **admin_site.each_context(self.request),
-            "opts": self.model_admin.opts,
-            "title": title,
-            "history": self.history,
-            "database": self.history.database,
-            "database_choices": database_choices(self.history),
-            "database_query": _database_query(self.request),
-            **self.extra,
-        }
-        return TemplateResponse(
-            self.request, f"admin/django_sqlmigrate/schemamigration/{template}", context
-        )
+def history_for(request: HttpRequest) -> History:
+    """The requested database's history, read once per request however many parts ask."""
+    cached = getattr(request, "_sqlmigrate_history", None)
+    if not isinstance(cached, History):
+        cached = History.read(requested_alias(request))
+        request._sqlmigrate_history = cached  # type: ignore[attr-defined]
+    return cached
 
 
-def _database_query(request: HttpRequest) -> str:
-    """``?database=ALIAS`` when the page was asked for a database by name, else ``""``."""
+def page_context(model_admin: ModelAdmin[SchemaMigration], request: HttpRequest) -> dict[str, Any]:
+    """What every sqlmigrate admin page, the changelist included, has in its context."""
+    history = history_for(request)
     alias = request.GET.get(DATABASE_VAR)
-    return "?" + urlencode({DATABASE_VAR: alias}) if alias else ""
+    database_query = "?" + urlencode({DATABASE_VAR: alias}) if alias else ""
+    info = model_admin.opts.app_label, model_admin.opts.model_name
+    site = model_admin.admin_site.name
+    changelist = reverse("admin:{}_{}_changelist".format(*info), current_app=site)
+    return {
+        "title": "SQL migrations",
+        "history": history,
+        "database": history.database,
+        "database_choices": database_choices(history),
+        "changelist_url": changelist + database_query,
+        "state_urls": {
+            state: changelist
+            + "?"
+            + urlencode({**({DATABASE_VAR: alias} if alias else {}), "state": state})
+            for state in STATE_LABELS
+        },
+        "pending_url": reverse("admin:{}_{}_pending".format(*info), current_app=site)
+        + database_query,
+    }
+
+
+def render(
+    model_admin: ModelAdmin[SchemaMigration],
+    request: HttpRequest,
+    template: str,
+    **extra: Any,
+) -> TemplateResponse:
+    request.current_app = model_admin.admin_site.name
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        **page_context(model_admin, request),
+        **extra,
+    }
+    return TemplateResponse(request, f"admin/django_sqlmigrate/schemamigration/{template}", context)
 
 
 def pending_page(
-    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest, history: History
+    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest
 ) -> TemplateResponse:
+    history = history_for(request)
     out_of_order = {p.version for p in history.file_problems if p.code == "E010"}
     rows = [
-        {"position": position, "migration": migration, "out_of_order": migration.version in out_of_order}
-        for position, migration in enumerate(history.pending, start=1)
+        {"migration": migration, "out_of_order": migration.version in out_of_order}
+        for migration in history.pending
     ]
-    page = PageContext(model_admin, request, history, {"rows": rows})
-    return page.render("pending.html", "Pending SQL migrations")
+    return render(model_admin, request, "pending.html", title="Pending SQL migrations", rows=rows)
 
 
 def no_history_page(
-    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest, history: History
+    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest
 ) -> TemplateResponse:
-    page = PageContext(model_admin, request, history, {"table": SchemaMigration._meta.db_table})
-    return page.render("no_history.html", "SQL migrations")
+    return render(model_admin, request, "no_history.html", table=SchemaMigration._meta.db_table)
 
 
 def detail_page(
-    model_admin: ModelAdmin[SchemaMigration],
-    request: HttpRequest,
-    history: History,
-    row: SchemaMigration,
+    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest, row: SchemaMigration
 ) -> TemplateResponse:
+    history = history_for(request)
     entry = history.by_version.get(row.version)
     migration = entry.migration if entry else None
+    row_problem = next((p for p in history.status.problems if p.version == row.version), None)
     source = FileSource.read(migration)
     state = entry.state if entry else ""
-    page = PageContext(
+    return render(
         model_admin,
         request,
-        history,
-        {
-            "original": row,
-            "state": state,
-            "state_label": STATE_LABELS.get(state, ""),
-            "state_help": STATE_HELP.get(state, ""),
-            "migration": migration,
-            "source": source,
-            "differs": bool(source.checksum) and source.checksum != row.checksum,
-            "preserved_filters": model_admin.get_preserved_filters(request),
-        },
+        "detail.html",
+        title=row.version,
+        original=row,
+        state=state,
+        state_label=STATE_LABELS.get(state, ""),
+        state_help=STATE_HELP.get(state, ""),
+        row_problem=row_problem,
+        migration=migration,
+        source=source,
+        duration=format_duration(row.execution_time_ms),
+        differs=bool(source.checksum) and source.checksum != row.checksum,
+        preserved_filters=model_admin.get_preserved_filters(request),
     )
-    return page.render("detail.html", row.version)
+
+
+def format_duration(milliseconds: int | None) -> str:
+    """``850 ms``, ``12.4 s``, ``3 min 05 s``; an em dash when unknown."""
+    if milliseconds is None:
+        return "\N{EM DASH}"
+    if milliseconds < 1000:  # noqa: PLR2004
+        return f"{milliseconds} ms"
+    seconds = milliseconds / 1000
+    if seconds < 60:  # noqa: PLR2004
+        return f"{seconds:.1f} s"
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {whole_seconds:02d} s"

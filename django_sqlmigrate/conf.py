@@ -72,5 +72,14 @@ class Settings:
             )
         return float(value)
 
+    @property
+    def APPLY_ON_MIGRATE(self) -> bool:
+        value = getattr(settings, "SQLMIGRATE_APPLY_ON_MIGRATE", True)
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(
+                f"SQLMIGRATE_APPLY_ON_MIGRATE must be True or False, got {value!r}."
+            )
+        return value
+
 
 app_settings = Settings()

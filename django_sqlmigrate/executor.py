@@ -15,7 +15,9 @@ from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.dispatch import Signal
 
+from . import signals
 from .backends import BaseBackend, StatementFailed, get_backend
 from .backends.base import transaction_control
 from .conf import app_settings
@@ -296,6 +298,8 @@ class MigrationExecutor:
         lock_timeout: float | None = None,
     ) -> list[SqlMigration]:
         """Apply (or fake) what is pending, under the lock. Returns the migrations applied."""
+        if lock_timeout is None:  # read (and check) the setting before touching the database
+            lock_timeout = app_settings.LOCK_TIMEOUT
         loaded = self.load()
         errors = [p for p in loaded.problems if p.is_error]
         if errors:
@@ -305,20 +309,35 @@ class MigrationExecutor:
         quick = self._status(loaded, applied)
         if not quick.pending and not quick.errors:
             return []
-        if lock_timeout is None:
-            lock_timeout = app_settings.LOCK_TIMEOUT
         with self.backend.lock(lock_timeout):
             self.recorder.ensure_schema()
             plan = self.plan(target, allow_out_of_order, applied=self.recorder.applied())
             done = []
             for migration in plan.migrations:
-                if fake:
-                    self.recorder.insert(migration, execution_time_ms=0)
-                    self._progress("fake_success", migration, None)
-                else:
-                    self._apply_one(migration, plan.statements[migration.version])
+                self._send(signals.pre_apply, migration, fake=fake)
+                started = time.perf_counter()
+                try:
+                    if fake:
+                        self.recorder.insert(migration, execution_time_ms=0)
+                        self._progress("fake_success", migration, None)
+                    else:
+                        self._apply_one(migration, plan.statements[migration.version])
+                except Exception as exc:
+                    self._send(signals.apply_failed, migration, fake=fake, error=exc)
+                    raise
+                duration = time.perf_counter() - started
+                self._send(signals.post_apply, migration, fake=fake, duration=duration)
                 done.append(migration)
             return done
+
+    def _send(self, signal: Signal, migration: SqlMigration, **kwargs: object) -> None:
+        signal.send(
+            sender=MigrationExecutor,
+            migration=migration,
+            version=migration.version,
+            using=self.connection.alias,
+            **kwargs,
+        )
 
     def _progress(self, event: str, migration: SqlMigration, duration_ms: float | None) -> None:
         if self.progress_callback is not None:

@@ -32,6 +32,7 @@ CODES = {
     "E010": "pending file is out of order",
     "E011": "migration failed earlier",
     "E012": "invalid header directive",
+    "E013": "invalid setting",
     "W001": "gap in migration numbers",
     "W002": "applied migration has no file",
     "W003": "pending migrations",

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 
+from ... import api
 from ...exceptions import MigrationFailed
 from ...executor import MigrationExecutor
 from ...loader import SqlMigration
@@ -70,12 +71,14 @@ class Command(SqlMigrateCommand):
         started = time.perf_counter()
         self.line_open = False
         try:
-            applied = executor.apply(
+            applied = api.apply(
+                database,
                 target,
                 fake=fake,
                 allow_out_of_order=allow_out_of_order,
                 lock_timeout=lock_timeout,
-            )
+                progress_callback=self.progress,
+            ).applied
         except MigrationFailed:
             if self.line_open:
                 self.stdout.write(self.style.ERROR(" FAILED"))

@@ -5,9 +5,9 @@ import sys
 from typing import Any
 
 from django.core.management.base import CommandParser
-from django.db import connections
 
-from ...executor import FAILED, MISSING, MODIFIED, MigrationExecutor, Status
+from ... import api
+from ...executor import FAILED, MISSING, MODIFIED, Status
 from ..base import SqlMigrateCommand
 
 
@@ -26,7 +26,7 @@ class Command(SqlMigrateCommand):
         )
 
     def handle(self, *args: Any, database: str, as_json: bool, check: bool, **options: Any) -> None:
-        status = MigrationExecutor(connections[database]).status()
+        status = api.status(database)
         if as_json:
             self.write_json(status)
         else:

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 
+from ... import api
 from ...executor import MigrationExecutor
-from ...loader import numbering_gaps
 from ..base import SqlMigrateCommand
 
 
@@ -26,18 +26,14 @@ class Command(SqlMigrateCommand):
 
     def handle(self, *args: Any, database: str, as_json: bool, **options: Any) -> None:
         executor = MigrationExecutor(connections[database])
-        status = executor.status()
-        problems = list(status.problems)
-        problems += numbering_gaps(executor.load().migrations)
-        for migration in status.pending:
-            problems.extend(executor.check_sql(migration)[1])
+        problems = api.validate_with(executor)
         errors = [problem for problem in problems if problem.is_error]
         checked = len(executor.load().migrations)
         if as_json:
             self.stdout.write(
                 json.dumps(
                     {
-                        "database": status.database,
+                        "database": executor.backend.describe(),
                         "files": checked,
                         "valid": not errors,
                         "problems": [problem.as_dict() for problem in problems],

@@ -1,0 +1,71 @@
+"""The Python API: what the commands do, as functions that return typed results.
+
+For code that applies migrations itself (a deploy script, a test fixture, a Celery task)
+without parsing command output. Nothing here prints; failures raise the narrow exceptions of
+``django_sqlmigrate.exceptions``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from .executor import MigrationExecutor, ProgressCallback, Status
+from .loader import SqlMigration, numbering_gaps
+from .problems import Problem
+
+__all__ = ["ApplyResult", "Status", "apply", "status", "validate"]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one ``apply`` call did."""
+
+    database: str
+    applied: list[SqlMigration]
+    fake: bool
+    duration: float  # seconds
+
+    @property
+    def versions(self) -> list[str]:
+        return [migration.version for migration in self.applied]
+
+
+def apply(
+    database: str = DEFAULT_DB_ALIAS,
+    target: str | None = None,
+    fake: bool = False,
+    allow_out_of_order: bool = False,
+    lock_timeout: float | None = None,
+    *,
+    progress_callback: ProgressCallback | None = None,
+) -> ApplyResult:
+    """Apply what is pending on ``database``, like ``sqlmigrate_apply --noinput``."""
+    started = time.perf_counter()
+    executor = MigrationExecutor(connections[database], progress_callback)
+    applied = executor.apply(
+        target, fake=fake, allow_out_of_order=allow_out_of_order, lock_timeout=lock_timeout
+    )
+    return ApplyResult(database, applied, fake, time.perf_counter() - started)
+
+
+def status(database: str = DEFAULT_DB_ALIAS) -> Status:
+    """Applied rows with their state, pending files, and the problems found."""
+    return MigrationExecutor(connections[database]).status()
+
+
+def validate(database: str = DEFAULT_DB_ALIAS) -> list[Problem]:
+    """Every problem ``sqlmigrate_validate`` reports, the SQL of pending files included."""
+    return validate_with(MigrationExecutor(connections[database]))
+
+
+def validate_with(executor: MigrationExecutor) -> list[Problem]:
+    """``validate`` on an executor the caller keeps (the command counts its files too)."""
+    found = executor.status()
+    problems = list(found.problems)
+    problems += numbering_gaps(executor.load().migrations)
+    for migration in found.pending:
+        problems.extend(executor.check_sql(migration)[1])
+    return problems

@@ -1,0 +1,1 @@
+ALTER TABLE admin_widgets ADD COLUMN color VARCHAR(20) NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE admin_widgets ADD COLUMN notes VARCHAR(200) NULL;
