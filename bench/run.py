@@ -114,13 +114,23 @@ class Bench:
 
     # -- processes ---------------------------------------------------------------------------
     def django_env(
-        self, vendor: Vendor, database: str, sql_dir: Path, app: Path | None = None
+        self,
+        vendor: Vendor,
+        database: str,
+        sql_dir: Path,
+        app: Path | None = None,
+        *,
+        without_sqlmigrate: bool = False,
     ) -> dict[str, str]:
+        """The environment of a timed ``manage.py`` process (see bench/settings.py)."""
         paths = [str(REPO_ROOT)] + ([str(app.parent)] if app else [])
+        # Bytecode caches are written and used, as in any deployed project (pip compiles them):
+        # PYTHONDONTWRITEBYTECODE would make every process compile this package again.
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith(("DJANGO_", "BENCH_", "SQLMIGRATE_TEST_SETTINGS"))
+            and key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
         }
         env.update(
             PYTHONPATH=os.pathsep.join(paths),
@@ -130,6 +140,8 @@ class Bench:
         )
         if app:
             env["BENCH_EXTRA_APP"] = app.name
+        if without_sqlmigrate:
+            env["BENCH_WITHOUT_SQLMIGRATE"] = "1"
         return env
 
     @staticmethod
@@ -198,6 +210,8 @@ class Bench:
             app = workloads.write_django_app(app_root, f"bench_rawsql_{workload.lower()}", files)
             compileall.compile_dir(str(app_root), quiet=1)
         env = self.django_env(vendor, database, sql_dir, app)
+        # A project that uses RunSQL instead has no django_sqlmigrate (and no system checks of it).
+        migrate_env = self.django_env(vendor, database, sql_dir, app, without_sqlmigrate=True)
         script = vendor.write_client_script(
             self.scratch / f"{workload.lower()}-{vendor.name}-client.sql",
             [(path.stem, path, workloads.checksum(path)) for path in files],
@@ -240,7 +254,7 @@ class Bench:
             return self.fresh(
                 vendor,
                 database,
-                lambda: run_process(self.manage("migrate", "--noinput"), env),
+                lambda: run_process(self.manage("migrate", "--noinput"), migrate_env),
                 checks(MIGRATE, (check_sql, expected)),
             )
 
@@ -536,6 +550,8 @@ class Bench:
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
         chosen = self.config.workloads
+        for package in ("django_sqlmigrate", "bench"):
+            compileall.compile_dir(str(REPO_ROOT / package), quiet=1)
         if "W5" in chosen:
             self.w5_split()
         for name in self.config.vendors:

@@ -5,6 +5,7 @@ The benchmark driver (bench/run.py) passes the database and folders in the envir
     BENCH_DATABASE   JSON of DATABASES["default"]
     BENCH_SQL_DIR    the folder of .sql files (SQLMIGRATE_DIRS)
     BENCH_EXTRA_APP  optional: the generated app whose RunSQL migrations ``migrate`` applies
+    BENCH_WITHOUT_SQLMIGRATE  set for ``migrate``: a project using RunSQL has no django_sqlmigrate
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 DATABASES: dict[str, dict[str, Any]] = {"default": json.loads(os.environ["BENCH_DATABASE"])}
 
 INSTALLED_APPS = ["django_sqlmigrate", "bench.benchapp"]
+if os.environ.get("BENCH_WITHOUT_SQLMIGRATE"):
+    INSTALLED_APPS.remove("django_sqlmigrate")
 if os.environ.get("BENCH_EXTRA_APP"):
     INSTALLED_APPS.append(os.environ["BENCH_EXTRA_APP"])
 

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib import admin
-from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
@@ -68,6 +67,7 @@ def version_ordering(descending: bool = False) -> list[OrderBy]:
 
 
 SAFE_METHODS = ("GET", "HEAD")
+READ_ONLY = "The SQL migration history is read-only."
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin[SchemaMigration]
@@ -196,8 +196,6 @@ class SchemaMigrationAdmin(ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         self.check_access(request)
-        if IS_POPUP_VAR in request.GET:  # nothing here is ever picked for a form field
-            raise PermissionDenied
         if not history_for(request).has_table:
             return no_history_page(self, request)
         context = {**page_context(self, request), **(extra_context or {})}
@@ -219,6 +217,16 @@ class SchemaMigrationAdmin(ModelAdmin):
             raise Http404(f"No SQL migration with id {object_id!r} in database {history.alias!r}.")
         return detail_page(self, request, row)
 
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        raise PermissionDenied(READ_ONLY)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        raise PermissionDenied(READ_ONLY)
+
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
@@ -234,7 +242,7 @@ class SchemaMigrationAdmin(ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method not in SAFE_METHODS:
-            raise PermissionDenied("The SQL migration history is read-only.")
+            raise PermissionDenied(READ_ONLY)
 
 
 def state_badge(state: str) -> str:

@@ -17,7 +17,9 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 
 from .conf import app_settings
 from .executor import FAILED, MISSING, MODIFIED, OK, AppliedState, MigrationExecutor, Status
@@ -46,14 +48,9 @@ _SHOWN_AS_STATE = {"E009", "E011", "W002"}
 
 
 def served_aliases() -> list[str]:
-    """The aliases SQLMIGRATE_DIRS gives files to (every alias for a plain list) and the
-    database routers let this app migrate."""
+    """The aliases the database routers let this app migrate, as the commands decide."""
     app_label = SchemaMigration._meta.app_label
-    served = [
-        alias
-        for alias in connections
-        if app_settings.dirs_for(alias) and router.allow_migrate(alias, app_label)
-    ]
+    served = [alias for alias in connections if router.allow_migrate(alias, app_label)]
     return served or [DEFAULT_DB_ALIAS]
 
 
@@ -247,7 +244,15 @@ def pending_page(
         {"migration": migration, "out_of_order": migration.version in out_of_order}
         for migration in history.pending
     ]
-    return render(model_admin, request, "pending.html", title="Pending SQL migrations", rows=rows)
+    problems = [{"problem": p, "hint": hint_html(p.hint)} for p in history.file_problems]
+    return render(
+        model_admin,
+        request,
+        "pending.html",
+        title="Pending SQL migrations",
+        rows=rows,
+        problems=problems,
+    )
 
 
 def no_history_page(
@@ -274,13 +279,24 @@ def detail_page(
         state=state,
         state_label=STATE_LABELS.get(state, ""),
         state_help=STATE_HELP.get(state, ""),
-        row_problem=row_problem,
+        row_hint=hint_html(row_problem.hint) if row_problem else "",
         migration=migration,
         source=source,
         duration=format_duration(row.execution_time_ms),
         differs=bool(source.checksum) and source.checksum != row.checksum,
         preserved_filters=model_admin.get_preserved_filters(request),
     )
+
+
+def hint_html(hint: str) -> SafeString:
+    """A problem's hint, with its `backticked` commands set as code."""
+    parts = hint.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as it is
+        parts = [hint]
+    pieces = [
+        format_html("<code>{}</code>", part) if i % 2 else part for i, part in enumerate(parts)
+    ]
+    return format_html_join("", "{}", ((piece,) for piece in pieces))
 
 
 def format_duration(milliseconds: int | None) -> str:

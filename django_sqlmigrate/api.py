@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import groupby
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
+from .dependencies import unmet_dependencies
 from .executor import MigrationExecutor, ProgressCallback, Status
 from .loader import SqlMigration, numbering_gaps
 from .problems import Problem
+from .routing import allowed, executor_for
 
 __all__ = ["ApplyResult", "Status", "apply", "status", "validate"]
 
@@ -27,6 +30,7 @@ class ApplyResult:
     applied: list[SqlMigration]
     fake: bool
     duration: float  # seconds
+    allowed: bool = True  # False: the routers refuse SQL migrations on this database
 
     @property
     def versions(self) -> list[str]:
@@ -42,9 +46,15 @@ def apply(
     *,
     progress_callback: ProgressCallback | None = None,
 ) -> ApplyResult:
-    """Apply what is pending on ``database``, like ``sqlmigrate_apply --noinput``."""
+    """Apply what is pending on ``database``, like ``sqlmigrate_apply --noinput``.
+
+    A database the routers refuse (``allow_migrate(db, "django_sqlmigrate")`` is False) is left
+    alone, as ``migrate`` leaves the apps it may not migrate there: ``allowed`` says so.
+    """
     started = time.perf_counter()
-    executor = MigrationExecutor(connections[database], progress_callback)
+    if not allowed(database):
+        return ApplyResult(database, [], fake, 0.0, allowed=False)
+    executor = executor_for(database, progress_callback)
     applied = executor.apply(
         target, fake=fake, allow_out_of_order=allow_out_of_order, lock_timeout=lock_timeout
     )
@@ -53,19 +63,25 @@ def apply(
 
 def status(database: str = DEFAULT_DB_ALIAS) -> Status:
     """Applied rows with their state, pending files, and the problems found."""
-    return MigrationExecutor(connections[database]).status()
+    executor = executor_for(database)
+    if not allowed(database):
+        return Status(executor.describe(), [], [], allowed=False)
+    return executor.status()
 
 
 def validate(database: str = DEFAULT_DB_ALIAS) -> list[Problem]:
     """Every problem ``sqlmigrate_validate`` reports, the SQL of pending files included."""
-    return validate_with(MigrationExecutor(connections[database]))
+    return validate_with(executor_for(database))
 
 
 def validate_with(executor: MigrationExecutor) -> list[Problem]:
     """``validate`` on an executor the caller keeps (the command counts its files too)."""
     found = executor.status()
     problems = list(found.problems)
-    problems += numbering_gaps(executor.load().migrations)
+    by_app = sorted(executor.load().migrations, key=lambda m: m.app_label or "")
+    for label, migrations in groupby(by_app, key=lambda m: m.app_label):
+        problems += numbering_gaps(sorted(migrations, key=lambda m: m.number), label)
+    problems += unmet_dependencies(executor.connection, found.pending)
     for migration in found.pending:
         problems.extend(executor.check_sql(migration)[1])
     return problems

@@ -14,15 +14,15 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router
+from django.db import connections
 
 from .conf import app_settings
-from .loader import MigrationLoader
+from .namespaces import load_all
 from .problems import Problem
+from .routing import allowed, executor_for
 
 # Problems found from the history table; the rest come from the files alone.
 HISTORY_CODES = frozenset({"E009", "E010", "E011", "W002"})
-APP_LABEL = "django_sqlmigrate"
 
 
 def as_check_message(problem: Problem, alias: str | None = None) -> checks.CheckMessage:
@@ -45,9 +45,10 @@ def check_migration_files(
     for alias in connections:
         try:
             folders = app_settings.dirs_for(alias)
+            app_settings.migration_alias(alias)
         except ImproperlyConfigured as exc:
             return [checks.Error(str(exc), id="sqlmigrate.E013")]
-        for problem in MigrationLoader(folders, headers_only=True).load().problems:
+        for problem in load_all(folders, alias, headers_only=True).problems:
             if problem not in problems:  # two aliases may share a folder
                 problems.append(problem)
     return [as_check_message(problem) for problem in problems]
@@ -60,13 +61,11 @@ def check_migration_history(
     **kwargs: Any,
 ) -> list[checks.CheckMessage]:
     """Pending files, applied files changed since, and failed runs, per database checked."""
-    from .executor import MigrationExecutor  # imports the models: only when a database is asked
-
     messages: list[checks.CheckMessage] = []
     for alias in databases or ():
-        if not router.allow_migrate(alias, APP_LABEL):
+        if not allowed(alias):
             continue
-        status = MigrationExecutor(connections[alias]).status()
+        status = executor_for(alias).status()  # imports the models: only when a database is asked
         messages += [
             as_check_message(problem, alias)
             for problem in status.problems

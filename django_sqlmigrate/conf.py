@@ -73,6 +73,35 @@ class Settings:
         return float(value)
 
     @property
+    def MIGRATION_DATABASES(self) -> dict[str, str]:
+        """``{alias: alias to run its migrations through}``, checked against DATABASES."""
+        value = getattr(settings, "SQLMIGRATE_MIGRATION_DATABASES", None) or {}
+        if not isinstance(value, Mapping):
+            raise ImproperlyConfigured(
+                "SQLMIGRATE_MIGRATION_DATABASES must be a dict from a database alias to the "
+                f"alias to run its migrations through, got {value!r}."
+            )
+        known = settings.DATABASES
+        for alias, direct in value.items():
+            for name in (alias, direct):
+                if not isinstance(name, str) or name not in known:
+                    raise ImproperlyConfigured(
+                        f"SQLMIGRATE_MIGRATION_DATABASES names {name!r}, which is not a database "
+                        f"alias in DATABASES ({', '.join(map(repr, known))})."
+                    )
+            engines = {known[name].get("ENGINE") for name in (alias, direct)}
+            if len(engines) != 1:
+                raise ImproperlyConfigured(
+                    f"SQLMIGRATE_MIGRATION_DATABASES routes {alias!r} through {direct!r}, but "
+                    "they use different ENGINEs; both must reach the same database."
+                )
+        return dict(value)
+
+    def migration_alias(self, alias: str) -> str:
+        """The alias that runs ``alias``'s migrations and takes its lock."""
+        return self.MIGRATION_DATABASES.get(alias, alias)
+
+    @property
     def APPLY_ON_MIGRATE(self) -> bool:
         value = getattr(settings, "SQLMIGRATE_APPLY_ON_MIGRATE", True)
         if not isinstance(value, bool):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -21,11 +22,17 @@ from . import signals
 from .backends import BaseBackend, StatementFailed, get_backend
 from .backends.base import transaction_control
 from .conf import app_settings
+from .dependencies import unmet_dependencies
 from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
 from .loader import LoadResult, MigrationLoader, SourceError, SqlMigration
+from .namespaces import load_all
 from .problems import Problem, display_path
 from .recorder import AppliedMigration, MigrationRecorder
-from .splitter import SplitError, Statement, leading_words, split
+
+if TYPE_CHECKING:
+    # The splitter compiles its regexes on import: only commands that split SQL pay for it
+    # (sqlmigrate_status and a no-op sqlmigrate_apply never do; see docs/performance.md).
+    from .splitter import Statement
 
 # callback(event, migration, duration_ms): "apply_start", "apply_success", "fake_success"
 ProgressCallback = Callable[[str, SqlMigration, float | None], None]
@@ -60,6 +67,7 @@ class Status:
     applied: list[AppliedState]
     pending: list[SqlMigration]
     problems: list[Problem] = field(default_factory=list)
+    allowed: bool = True  # False: the routers refuse SQL migrations on this database
 
     @property
     def errors(self) -> list[Problem]:
@@ -81,8 +89,13 @@ class MigrationExecutor:
         connection: BaseDatabaseWrapper | None = None,
         progress_callback: ProgressCallback | None = None,
         dirs: Sequence[Path] | None = None,
+        *,
+        alias: str | None = None,
     ) -> None:
         self.connection = connection or connections[DEFAULT_DB_ALIAS]
+        # The database migrated, when ``connection`` is another alias reaching it (a direct
+        # connection beside a PgBouncer one): its folders, routers and signals are this alias's.
+        self.alias = alias or self.connection.alias
         self.progress_callback = progress_callback
         self.dirs = list(dirs) if dirs is not None else None
         self.backend: BaseBackend = get_backend(self.connection)
@@ -92,10 +105,10 @@ class MigrationExecutor:
     # -- reading ---------------------------------------------------------------------------
     def load(self) -> LoadResult:
         if self._loaded is None:
-            dirs = self.dirs
-            if dirs is None:
-                dirs = app_settings.dirs_for(self.connection.alias)
-            self._loaded = MigrationLoader(dirs).load()
+            if self.dirs is None:  # the settings: project folders and apps' folders
+                self._loaded = load_all(app_settings.dirs_for(self.alias), self.alias)
+            else:
+                self._loaded = MigrationLoader(self.dirs).load()
         return self._loaded
 
     def status(self) -> Status:
@@ -144,16 +157,18 @@ class MigrationExecutor:
                 state = OK
             rows.append(AppliedState(row, state, migration))
         pending = [m for m in loaded.migrations if m.version not in applied]
-        highest = max(
-            (files[v].number for v in applied if v in files and files[v].app_label is None),
-            default=None,
-        )
+        highest: dict[str | None, int] = {}  # per namespace: an app's numbers are its own
+        for version in applied:
+            if version in files:
+                label = files[version].app_label
+                highest[label] = max(highest.get(label, 0), files[version].number)
         for migration in pending:
-            if highest is not None and migration.number < highest:
+            top = highest.get(migration.app_label)
+            if top is not None and migration.number < top:
                 problems.append(
                     Problem(
                         "E010",
-                        f"{migration.version} is pending but numbered below {highest}, which "
+                        f"{migration.version} is pending but numbered below {top}, which "
                         "is already applied (usually two branches merged).",
                         hint=(
                             "Renumber it above the highest applied migration, or run "
@@ -163,7 +178,13 @@ class MigrationExecutor:
                         version=migration.version,
                     )
                 )
-        return Status(self.backend.describe(), rows, pending, problems)
+        return Status(self.describe(), rows, pending, problems)
+
+    def describe(self) -> dict[str, str]:
+        database = self.backend.describe()
+        if self.alias != self.connection.alias:
+            database = {**database, "alias": self.alias, "via": self.connection.alias}
+        return database
 
     def _failed_problem(self, row: AppliedMigration, migration: SqlMigration | None) -> Problem:
         if row.statements_applied is None:
@@ -189,6 +210,8 @@ class MigrationExecutor:
     # -- validating ------------------------------------------------------------------------
     def check_sql(self, migration: SqlMigration) -> tuple[list[Statement], list[Problem]]:
         """Split a file and find what would make it fail before it runs."""
+        from .splitter import SplitError, leading_words, split
+
         try:
             source = migration.read()
             statements = list(split(source, self.backend.dialect))
@@ -260,6 +283,7 @@ class MigrationExecutor:
         pending = status.pending
         if target is not None:
             pending = self._up_to(target, loaded.migrations, pending)
+        problems += unmet_dependencies(self.connection, pending)
         statements = {}
         for migration in pending:
             found, sql_problems = self.check_sql(migration)
@@ -274,19 +298,21 @@ class MigrationExecutor:
     def _up_to(
         target: str, migrations: list[SqlMigration], pending: list[SqlMigration]
     ) -> list[SqlMigration]:
-        matches = [
-            m
-            for m in migrations
-            if target in (m.version, m.path.name) or (target.isdigit() and m.number == int(target))
-        ]
+        def names(m: SqlMigration) -> set[str]:
+            found = {m.version, m.path.name, f"{m.app_label}:{m.path.name}"}
+            if m.app_label is None and target.isdigit() and m.number == int(target):
+                found.add(target)
+            return found
+
+        matches = [index for index, m in enumerate(migrations) if target in names(m)]
         if not matches:
             raise UnknownTarget(
                 f"--target {target!r} names no migration file. Give a version such as "
                 f"{migrations[-1].version if migrations else '001-create-users-table'!r} "
                 "or its number."
             )
-        number = matches[0].number
-        return [m for m in pending if m.number <= number]
+        last = {m.version: index for index, m in enumerate(migrations)}
+        return [m for m in pending if last[m.version] <= matches[0]]
 
     # -- applying --------------------------------------------------------------------------
     def apply(
@@ -335,7 +361,7 @@ class MigrationExecutor:
             sender=MigrationExecutor,
             migration=migration,
             version=migration.version,
-            using=self.connection.alias,
+            using=self.alias,
             **kwargs,
         )
 

@@ -13,13 +13,11 @@ import sys
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError
-from django.db import router
 
 from .conf import app_settings
 from .exceptions import SqlMigrateError
 from .loader import SqlMigration
-
-APP_LABEL = "django_sqlmigrate"
+from .routing import allowed
 
 
 def apply_after_migrate(
@@ -32,7 +30,7 @@ def apply_after_migrate(
 ) -> None:
     if "plan" not in kwargs:  # sent by flush, not by migrate
         return
-    if not app_settings.APPLY_ON_MIGRATE or not router.allow_migrate(using, APP_LABEL):
+    if not app_settings.APPLY_ON_MIGRATE or not allowed(using):
         return
     from .api import apply
 

@@ -425,7 +425,7 @@ class TestDetail:
         assert "-- edited after it ran" in html
         assert row.checksum in html
         assert checksum(read_source(drifted / f"{V2}.sql")) in html
-        assert "sqlmigrate_repair --update-checksums" in html  # what to do
+        assert "<code>manage.py sqlmigrate_repair --update-checksums</code>" in html  # what to do
 
     def test_a_missing_file(self, drifted: Path, superuser: Client) -> None:
         html = superuser.get(url("change", pk(V3))).content.decode()
@@ -437,7 +437,7 @@ class TestDetail:
         assert ">Failed</span>" in html
         assert "the server went away" in html
         assert "0 of 1 ran" in html
-        assert f"sqlmigrate_repair --mark-applied {V4}" in html
+        assert f"<code>manage.py sqlmigrate_repair --mark-applied {V4}</code>" in html
 
     def test_a_large_file_is_cut_short(self, no_files: Path, superuser: Client) -> None:
         big = no_files / "002-big-comment.sql"
@@ -466,6 +466,9 @@ class TestFreshDatabase:
         assert content_main(superuser.get(url("change", 1))) == content_main(response)
         pending = superuser.get(url("pending"))
         assert [row["migration"].version for row in pending.context["rows"]] == [V1, V2, V3, V4, V5]
+        # Refusals come before any query of the missing table.
+        for page in (url("add"), url("delete", 1), url("history", 1)):
+            assert superuser.post(page).status_code == 403, page
 
     @pytest.mark.usefixtures("no_files")
     def test_no_files_either(self, superuser: Client) -> None:
@@ -475,6 +478,13 @@ class TestFreshDatabase:
 
 
 # -- several databases -------------------------------------------------------------------------
+class OnlyDefault:
+    """A router that keeps SQL migrations to the default database."""
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return db == "default" if app_label == "django_sqlmigrate" else None
+
+
 class TestDatabases:
     def test_a_selector_when_two_databases_have_history(
         self, sql_scenario: Scenario, superuser: Client
@@ -518,13 +528,14 @@ class TestDatabases:
         assert "does not exist" in other.content.decode()
 
     def test_unknown_or_unserved_database_is_not_found(
-        self, sql_scenario: Scenario, settings: Any, superuser: Client
+        self, applied: Path, settings: Any, superuser: Client
     ) -> None:
-        folder = sql_scenario("admin_history")
+        run("sqlmigrate_apply", interactive=False, database="other")
         assert superuser.get(url("changelist"), {"database": "nope"}).status_code == 404
-        settings.SQLMIGRATE_DIRS = {"default": [folder]}
+        settings.DATABASE_ROUTERS = [f"{__name__}.{OnlyDefault.__qualname__}"]
         assert superuser.get(url("changelist"), {"database": "other"}).status_code == 404
-        assert superuser.get(url("changelist")).status_code == 200
+        html = superuser.get(url("changelist")).content.decode()
+        assert "?database=" not in html  # no selector for a database the routers refuse
 
 
 # -- looks like the admin, and links nothing that writes ---------------------------------------

@@ -41,7 +41,7 @@ class TestStatus:
         run("sqlmigrate_apply", interactive=False, target="1")
         out, _ = run("sqlmigrate_status", json=True)
         document = json.loads(out)
-        assert set(document) == {"database", "applied", "pending", "problems"}
+        assert set(document) == {"database", "allowed", "applied", "pending", "problems"}
         assert set(document["database"]) == {"alias", "vendor", "host", "name"}
         (applied,) = document["applied"]
         assert set(applied) == {

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from django.db import DatabaseError
 
-from ..splitter import Dialect, Statement, leading_words
-
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+
+    # Imported where SQL is split or classified: importing the splitter compiles its regexes.
+    from ..splitter import Dialect, Statement
 
 # Statements that open or close the transaction a migration already runs in.
 TRANSACTION_START = frozenset({("BEGIN",), ("START", "TRANSACTION")})
@@ -82,6 +83,8 @@ class BaseBackend:
         transactional: bool,
     ) -> None:
         """Run ``statements`` in order; raise StatementFailed at the first failure."""
+        from ..splitter import leading_words
+
         with self.connection.cursor() as cursor:
             for index, statement in enumerate(statements):
                 sql = source[statement.start : statement.end]

@@ -10,13 +10,15 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from ..splitter import Dialect, Statement, leading_words
 from .base import BaseBackend, DatabaseMessage
+
+if TYPE_CHECKING:
+    from ..splitter import Dialect, Statement
 
 # Statements that never commit implicitly; a file made only of these can be rolled back.
 TRANSACTIONAL_STATEMENTS = frozenset(
@@ -76,6 +78,8 @@ class MySQLBackend(BaseBackend):
         )
 
     def runs_in_transaction(self, source: bytes, statements: Sequence[Statement]) -> bool:
+        from ..splitter import leading_words
+
         for statement in statements:
             words = leading_words(source[statement.start : statement.end], 1)
             if not words or words[0] not in TRANSACTIONAL_STATEMENTS:

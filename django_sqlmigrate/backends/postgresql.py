@@ -9,6 +9,7 @@ files and ``COPY ... FROM STDIN`` go one statement at a time in autocommit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import select
 from collections.abc import Iterator, Sequence
@@ -18,15 +19,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from ..splitter import Dialect, Statement, leading_words
 from .base import BaseBackend, DatabaseMessage, StatementFailed, poll, transaction_control
 
 if TYPE_CHECKING:
     from psycopg.pq.abc import PGconn, PGresult
 
+    from ..splitter import Dialect, Statement
+
 # Batches of statements up to this size go in one query; larger files are sent in several, so
 # the client never holds a second copy of a big data file (libpq copies what it sends).
 BATCH_BYTES = 1 << 20
+# Sent in front of a transactional file's first batch, saving a round trip per file.
+BEGIN_PREFIX = b"BEGIN;"
 
 
 class PostgreSQLBackend(BaseBackend):
@@ -124,24 +128,31 @@ class PostgreSQLBackend(BaseBackend):
         *,
         transactional: bool,
     ) -> None:
+        from ..splitter import leading_words
+
         self.connection.ensure_connection()
         conn = self.connection.connection
         pgconn: PGconn = conn.pgconn
-        if transactional and pgconn.transaction_status == 0:  # IDLE: open the atomic block
-            self._run(pgconn, b"BEGIN", 0, 0)
+        # IDLE: open the atomic block, with the first statement sent (psycopg would only open
+        # it for its own queries). Nothing sent at all: the history INSERT opens it.
+        begin = transactional and pgconn.transaction_status == 0
         batch: list[int] = []
         batch_bytes = 0
 
         def flush() -> None:
-            nonlocal batch, batch_bytes
+            nonlocal batch, batch_bytes, begin
             if batch:
                 first, last = statements[batch[0]], statements[batch[-1]]
-                self._run(pgconn, source[first.start : last.end], batch[0], first.start)
-                batch, batch_bytes = [], 0
+                query = source[first.start : last.end]
+                self._run(pgconn, query, batch[0], first.start, BEGIN_PREFIX if begin else b"")
+                batch, batch_bytes, begin = [], 0, False
 
         for index, statement in enumerate(statements):
             if statement.copy_data is not None:
                 flush()
+                if begin:
+                    self._run(pgconn, b"BEGIN", 0, 0)
+                    begin = False
                 self._copy(conn, source, statement, index)
                 continue
             if transactional and transaction_control(
@@ -155,12 +166,17 @@ class PostgreSQLBackend(BaseBackend):
                 flush()
         flush()
 
-    def _run(self, pgconn: PGconn, query: bytes, first_index: int, sent_start: int) -> None:
-        """Send one (multi-statement) query and raise at the first failed statement."""
+    def _run(
+        self, pgconn: PGconn, query: bytes, first_index: int, sent_start: int, prefix: bytes = b""
+    ) -> None:
+        """Send one (multi-statement) query and raise at the first failed statement.
+
+        ``prefix`` is one statement (BEGIN;) sent in front of ``query``, outside its numbering.
+        """
         from psycopg import pq
 
-        pgconn.send_query(query)
-        done = 0
+        pgconn.send_query(prefix + query if prefix else query)
+        done = -1 if prefix else 0
         failure: PGresult | None = None
         try:
             while pgconn.flush():
@@ -183,7 +199,11 @@ class PostgreSQLBackend(BaseBackend):
                 pass
             raise
         if failure is not None:
-            raise StatementFailed(first_index + done, sent_start, self._result_message(failure))
+            message = self._result_message(failure)
+            if prefix and message.position is not None:
+                position = max(1, message.position - len(prefix))
+                message = dataclasses.replace(message, position=position)
+            raise StatementFailed(first_index + max(done, 0), sent_start, message)
 
     def _copy(self, conn: Any, source: bytes, statement: Statement, index: int) -> None:
         assert statement.copy_data is not None

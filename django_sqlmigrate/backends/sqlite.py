@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from ..exceptions import LockTimeout
-from ..splitter import Dialect
 from .base import BaseBackend, poll
+
+if TYPE_CHECKING:
+    from ..splitter import Dialect
 
 
 def _try_lock(handle: IO[str]) -> bool:

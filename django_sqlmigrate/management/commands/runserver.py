@@ -15,9 +15,9 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import find_commands, load_command_class
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS
 
-from ...checks import APP_LABEL
+from ...routing import APP_LABEL, allowed, executor_for
 
 
 def _next_runserver() -> type[BaseCommand]:
@@ -33,12 +33,10 @@ def _next_runserver() -> type[BaseCommand]:
 class Command(_next_runserver()):  # type: ignore[misc]
     def check_migrations(self) -> None:
         super().check_migrations()
-        from ...executor import MigrationExecutor
-
-        if not router.allow_migrate(DEFAULT_DB_ALIAS, APP_LABEL):
+        if not allowed(DEFAULT_DB_ALIAS):
             return
         try:
-            pending = MigrationExecutor(connections[DEFAULT_DB_ALIAS]).status().pending
+            pending = executor_for(DEFAULT_DB_ALIAS).status().pending
         except ImproperlyConfigured:
             return  # no database configured, or no SQL migration folder to read
         if pending:

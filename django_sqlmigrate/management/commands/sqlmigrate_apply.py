@@ -4,12 +4,12 @@ import time
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import connections
 
 from ... import api
 from ...exceptions import MigrationFailed
 from ...executor import MigrationExecutor
 from ...loader import SqlMigration
+from ...routing import allowed, executor_for, refused_message
 from ..base import SqlMigrateCommand
 
 
@@ -62,7 +62,11 @@ class Command(SqlMigrateCommand):
         self.verbosity = options["verbosity"]
         if lock_timeout is not None and lock_timeout < 0:
             raise CommandError("--lock-timeout must be a number of seconds >= 0.")
-        executor = MigrationExecutor(connections[database], self.progress)
+        if not allowed(database):
+            if self.verbosity >= 1:
+                self.stdout.write(f"  {refused_message(database)} No SQL migrations to apply.")
+            return
+        executor = executor_for(database, self.progress)
         if plan:
             self.show_plan(executor, target, allow_out_of_order)
             return

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import connections
 
-from ...executor import FAILED, MODIFIED, MigrationExecutor
+from ...executor import FAILED, MODIFIED
+from ...routing import executor_for
 from ..base import SqlMigrateCommand
 
 
@@ -38,7 +38,7 @@ class Command(SqlMigrateCommand):
         lock_timeout: float | None,
         **options: Any,
     ) -> None:
-        executor = MigrationExecutor(connections[database])
+        executor = executor_for(database)
         recorder = executor.recorder
         with executor.backend.lock(30.0 if lock_timeout is None else lock_timeout):
             status = executor.status()

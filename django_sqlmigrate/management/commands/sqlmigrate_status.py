@@ -8,6 +8,7 @@ from django.core.management.base import CommandParser
 
 from ... import api
 from ...executor import FAILED, MISSING, MODIFIED, Status
+from ...routing import refused_message
 from ..base import SqlMigrateCommand
 
 
@@ -42,6 +43,7 @@ class Command(SqlMigrateCommand):
     def write_json(self, status: Status) -> None:
         document = {
             "database": status.database,
+            "allowed": status.allowed,
             "applied": [
                 {
                     "version": entry.row.version,
@@ -67,8 +69,12 @@ class Command(SqlMigrateCommand):
             self.style.MIGRATE_HEADING("Database: ")
             + f"{db['vendor']} {db['name']!r}"
             + (f" on {db['host']}" if db["host"] else "")
-            + f" (alias {db['alias']!r})"
+            + f" (alias {db['alias']!r}"
+            + (f" via {db['via']!r})" if "via" in db else ")")
         )
+        if not status.allowed:
+            self.stdout.write(f"  {refused_message(db['alias'])}")
+            return
         self.stdout.write(self.style.MIGRATE_HEADING(f"Applied ({len(status.applied)}):"))
         if not status.applied:
             self.stdout.write("  (none)")

@@ -4,10 +4,9 @@ import json
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import connections
 
 from ... import api
-from ...executor import MigrationExecutor
+from ...routing import executor_for
 from ..base import SqlMigrateCommand
 
 
@@ -25,7 +24,7 @@ class Command(SqlMigrateCommand):
         )
 
     def handle(self, *args: Any, database: str, as_json: bool, **options: Any) -> None:
-        executor = MigrationExecutor(connections[database])
+        executor = executor_for(database)
         problems = api.validate_with(executor)
         errors = [problem for problem in problems if problem.is_error]
         checked = len(executor.load().migrations)

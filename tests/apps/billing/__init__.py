@@ -1,0 +1,1 @@
+"""A reusable app for the tests: Django migrations, its own SQL folder, and the operation."""

@@ -1,0 +1,1 @@
+CREATE TABLE reports_runs (id INTEGER PRIMARY KEY, started_at VARCHAR(40) NOT NULL);

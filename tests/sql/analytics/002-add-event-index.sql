@@ -1,0 +1,1 @@
+CREATE INDEX analytics_events_kind ON analytics_events (kind);
