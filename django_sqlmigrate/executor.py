@@ -180,6 +180,18 @@ class MigrationExecutor:
                 )
         return Status(self.describe(), rows, pending, problems)
 
+    def _up_to_date(self, loaded: LoadResult) -> bool:
+        """No file pending, modified or failed (the errors ``_status`` could add), cheaply.
+
+        Rows of files no longer on disk are only a warning, as in ``_status``.
+        """
+        recorded = self.recorder.checksums()
+        for migration in loaded.migrations:
+            row = recorded.get(migration.version)
+            if row is None or row[0] != migration.checksum:
+                return False
+        return all(success for _, success in recorded.values())
+
     def describe(self) -> dict[str, str]:
         database = self.backend.describe()
         if self.alias != self.connection.alias:
@@ -331,9 +343,7 @@ class MigrationExecutor:
         if errors:
             raise InvalidMigrations(errors)
         # Fast path for the common deploy: nothing pending, nothing wrong, no lock needed.
-        applied = self.recorder.applied()
-        quick = self._status(loaded, applied)
-        if not quick.pending and not quick.errors:
+        if self._up_to_date(loaded):
             return []
         with self.backend.lock(lock_timeout):
             self.recorder.ensure_schema()
@@ -432,13 +442,21 @@ class MigrationExecutor:
         *,
         rolled_back: bool,
     ) -> MigrationFailed:
-        statement = statements[min(exc.index, len(statements) - 1)]
+        index = min(exc.index, len(statements) - 1)
         error = exc.error
-        statement_line, _ = line_and_column(source, statement.start)
+        offset = None
         if error.position is not None:
             sent = source[exc.sent_start : exc.sent_start + 4 * error.position]
             prefix = sent.decode("utf-8", "ignore")[: error.position - 1]
-            line, column = line_and_column(source, exc.sent_start + len(prefix.encode()))
+            offset = exc.sent_start + len(prefix.encode())
+            # A syntax error stops a whole multi-statement query before its first statement
+            # runs: the statement at fault is the one the position points into.
+            while index + 1 < len(statements) and statements[index + 1].start <= offset:
+                index += 1
+        statement = statements[index]
+        statement_line, _ = line_and_column(source, statement.start)
+        if offset is not None:
+            line, column = line_and_column(source, offset)
             where = f"{display_path(migration.path)}:{line}:{column}"
         elif error.line is not None:
             where = f"{display_path(migration.path)}:{statement_line + error.line - 1}"
@@ -467,7 +485,7 @@ class MigrationExecutor:
             )
         return MigrationFailed(
             migration.version,
-            f"{where}: {error.text}\n  in statement {exc.index + 1} (line {statement_line}): "
+            f"{where}: {error.text}\n  in statement {index + 1} (line {statement_line}): "
             f"{text}\n{outcome}",
             database_message=f"{where}: {error.text}",
         )

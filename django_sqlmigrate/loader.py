@@ -37,8 +37,10 @@ DEPENDENCY_RE = re.compile(
 SEQUENTIAL_LIMIT = 100_000
 _UTF8_BOM = codecs.BOM_UTF8
 _CHUNK = 1 << 20
-# Files up to this size are searched whole for "sqlmigrate" before their header is parsed.
-_HEADER_FAST_PATH = 1 << 16
+# Files up to this size are searched whole for "sqlmigrate" before their header is parsed, and
+# read with one read() call.
+_HEADER_FAST_PATH = _SMALL_FILE = 1 << 16
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows
 
 
 class SourceError(Exception):
@@ -83,12 +85,25 @@ def checksum(source: bytes) -> str:
     return CHECKSUM_PREFIX + hashlib.sha256(source).hexdigest()
 
 
+def _read_file(path: Path) -> bytes:
+    """The file's bytes in as few system calls as possible: status reads thousands of files."""
+    fd = os.open(path, os.O_RDONLY | _O_BINARY)
+    try:
+        raw = os.read(fd, _SMALL_FILE)
+        if len(raw) < _SMALL_FILE:  # a regular file reads short only at its end
+            return raw
+        # A big file: one buffer sized from fstat, never a second copy of it.
+        os.lseek(fd, 0, os.SEEK_SET)
+        with io.FileIO(fd, closefd=False) as file:
+            return file.readall()
+    finally:
+        os.close(fd)
+
+
 def read_source(path: Path) -> bytes:
     """Read, validate and normalise one migration file."""
     try:
-        # FileIO: no buffer object, no text-mode checks; status reads thousands of small files.
-        with io.FileIO(path) as file:
-            raw = file.readall()
+        raw = _read_file(path)
     except OSError as exc:
         raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
     check_utf8(raw)
@@ -125,10 +140,13 @@ class Header:
     problems: tuple[Problem, ...] = ()
 
 
+_NO_DIRECTIVES = Header()
+
+
 def parse_header(source: bytes, path: Path) -> Header:
     """Read ``-- sqlmigrate: <directive>`` lines from the comment block at the top of a file."""
     if len(source) <= _HEADER_FAST_PATH and b"sqlmigrate" not in source:
-        return Header()  # most files: no directive anywhere (DIRECTIVE_RE is case-sensitive)
+        return _NO_DIRECTIVES  # most files: no directive anywhere (DIRECTIVE_RE is case-sensitive)
     flags: set[str] = set()
     depends_on: list[str] = []
     problems: list[Problem] = []

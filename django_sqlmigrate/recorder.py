@@ -41,6 +41,17 @@ class AppliedMigration:
 
 FIELDS = [field.name for field in AppliedMigration.__dataclass_fields__.values()]
 
+# One row when the history table exists. Listing every table (Django's introspection) costs
+# milliseconds in a schema of a few hundred tables, on every status and every deploy.
+TABLE_EXISTS_SQL = {
+    "postgresql": "SELECT 1 WHERE to_regclass(%s) IS NOT NULL",
+    "mysql": (
+        "SELECT 1 FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() AND table_name = %s"
+    ),
+    "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s",
+}
+
 
 @cache
 def who() -> str:
@@ -63,9 +74,18 @@ class MigrationRecorder:
 
     def has_table(self) -> bool:
         if not self._has_table:
+            sql = TABLE_EXISTS_SQL.get(self.connection.vendor)
             with self.connection.cursor() as cursor:
-                tables = self.connection.introspection.table_names(cursor)
-            self._has_table = self.table in tables
+                if sql is None:
+                    self._has_table = self.table in self.connection.introspection.table_names(
+                        cursor
+                    )
+                else:
+                    # to_regclass() takes a quoted name, as it would appear in SQL.
+                    quoted = self.connection.vendor == "postgresql"
+                    name = self.connection.ops.quote_name(self.table) if quoted else self.table
+                    cursor.execute(sql, [name])
+                    self._has_table = cursor.fetchone() is not None
         return self._has_table
 
     def ensure_schema(self) -> None:
@@ -90,6 +110,19 @@ class MigrationRecorder:
             SchemaMigration.objects.using(self.connection.alias).order_by("id").values_list(*FIELDS)
         )
         return {row[0]: AppliedMigration(*row) for row in rows}
+
+    def checksums(self) -> dict[str, tuple[str, bool]]:
+        """``{version: (checksum, success)}``: all a deploy with nothing to do needs to know.
+
+        Three plain columns, no datetime conversion: a fraction of ``applied()``'s cost.
+        """
+        if not self.has_table():
+            return {}
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT version, checksum, success FROM {self.connection.ops.quote_name(self.table)}"
+            )
+            return {version: (checksum, bool(success)) for version, checksum, success in cursor}
 
     def _now(self) -> Any:
         return self.connection.ops.adapt_datetimefield_value(timezone.now())

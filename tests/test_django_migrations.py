@@ -8,6 +8,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.management.base import CommandError
 from django.db import connections
 from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.recorder import MigrationRecorder
@@ -154,17 +155,22 @@ class TestOperation:
         settings.SQLMIGRATE_DIRS = [broken]
         operation = ApplySQLMigrations(up_to="001-broken")
         connection = connections["default"]
-        with pytest.raises(Exception) as excinfo:  # noqa: PT011 - CommandError, checked below
-            with connection.schema_editor(atomic=True) as editor:
-                operation.database_forwards("billing", editor, mock.Mock(), mock.Mock())
+        with (
+            pytest.raises(CommandError) as excinfo,
+            connection.schema_editor(atomic=True) as editor,
+        ):
+            operation.database_forwards("billing", editor, mock.Mock(), mock.Mock())
         message = str(excinfo.value)
         assert message.startswith(
             "SQL migrations up to 001-broken (run by a migration of 'billing'): "
         )
         assert "SELEC 1" in message
-        assert history() == []
-        if connection.features.can_rollback_ddl:
+        assert "in statement 2 (line 2): SELEC 1" in message
+        if connection.features.can_rollback_ddl:  # the savepoint and the migration roll back
+            assert history() == []
             assert "t_ok" not in tables()
+        else:  # MySQL: the CREATE TABLE committed; the file is recorded as failed
+            assert history() == [("001-broken", False)]
 
     def test_no_transaction_file_inside_an_atomic_migration_is_refused(
         self, settings: Any, tmp_path: Path
@@ -173,13 +179,15 @@ class TestOperation:
         folder.mkdir()
         (folder / "001-outside.sql").write_text("-- sqlmigrate: no-transaction\nSELECT 1;\n")
         settings.SQLMIGRATE_DIRS = [folder]
-        with pytest.raises(Exception) as excinfo:  # noqa: PT011 - CommandError, checked below
-            with connections["default"].schema_editor(atomic=True) as editor:
-                if not editor.connection.in_atomic_block:
-                    pytest.skip("MySQL/MariaDB migrations do not run in a transaction")
-                ApplySQLMigrations(up_to="001").database_forwards(
-                    "billing", editor, mock.Mock(), mock.Mock()
-                )
+        connection = connections["default"]
+        if not connection.features.can_rollback_ddl:
+            pytest.skip("MySQL/MariaDB migrations do not run in a transaction")
+        operation = ApplySQLMigrations(up_to="001")
+        with (
+            pytest.raises(CommandError) as excinfo,
+            connection.schema_editor(atomic=True) as editor,
+        ):
+            operation.database_forwards("billing", editor, mock.Mock(), mock.Mock())
         assert str(excinfo.value) == (
             "SQL migrations up to 001 (run by a migration of 'billing'): 001-outside is a "
             "no-transaction file, but the migration of 'billing' that applies it runs in a "

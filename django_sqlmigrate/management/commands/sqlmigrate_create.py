@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 
+from ...backends import get_backend
 from ...conf import app_settings
 from ...loader import FILE_NAME_RE, NO_TRANSACTION
+from ...splitter import split
 from ..base import SqlMigrateCommand
 
 TEMPLATE = """\
@@ -23,6 +27,15 @@ TEMPLATE = """\
 
 """
 
+FROM_DJANGO = """\
+-- The SQL of Django migration {app_label}.{name} on {vendor}, as
+-- `manage.py sqlmigrate {app_label} {name} --database {database}` printed it.
+-- Make that migration state-only (migrations.SeparateDatabaseAndState with these operations
+-- as state_operations), so Django records the model change without running this SQL too.
+
+{sql}
+"""
+
 
 def slugify(description: str) -> str:
     """Lowercase words of letters and digits joined by single dashes: safe as a file name."""
@@ -34,7 +47,17 @@ class Command(SqlMigrateCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("description", help='What the migration does, e.g. "add user prefs".')
+        parser.add_argument(
+            "description",
+            nargs="?",
+            help='What the migration does, e.g. "add user prefs" (with --from-django: optional).',
+        )
+        parser.add_argument(
+            "--from-django",
+            nargs=2,
+            metavar=("APP_LABEL", "MIGRATION_NAME"),
+            help="Fill the file with the SQL Django would run for this migration (sqlmigrate).",
+        )
         parser.add_argument(
             "--dir",
             type=Path,
@@ -50,11 +73,18 @@ class Command(SqlMigrateCommand):
         self,
         *args: Any,
         database: str,
-        description: str,
+        description: str | None,
         dir: Path | None,
         no_transaction: bool,
+        from_django: list[str] | None,
         **options: Any,
     ) -> None:
+        body = ""
+        if from_django is not None:
+            body = self.django_sql(database, *from_django)
+            description = description or " ".join(from_django)
+        if description is None:
+            raise CommandError("Give a description of the change, or --from-django APP NAME.")
         slug = slugify(description)
         if not slug:
             raise CommandError(
@@ -89,9 +119,28 @@ class Command(SqlMigrateCommand):
             if no_transaction
             else "in one transaction",
         )
+        text += body
         try:
             with path.open("x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
             raise CommandError(f"{path} already exists.") from None
         self.stdout.write(str(path))
+
+    def django_sql(self, database: str, app_label: str, name: str) -> str:
+        """What ``manage.py sqlmigrate`` prints, without its BEGIN/COMMIT (files get their own)."""
+        out = StringIO()
+        call_command("sqlmigrate", app_label, name, database=database, stdout=out, no_color=True)
+        lines = out.getvalue().strip().splitlines()
+        if lines[:1] == ["BEGIN;"] and lines[-1:] == ["COMMIT;"]:
+            lines = lines[1:-1]
+        sql = "\n".join(lines).strip()
+        connection = connections[database]
+        if not list(split(sql.encode(), get_backend(connection).dialect)):
+            raise CommandError(
+                f"Django migration {app_label}.{name} has no SQL to move on database "
+                f"{database!r} (only state changes or RunPython); no file was written."
+            )
+        return FROM_DJANGO.format(
+            app_label=app_label, name=name, vendor=connection.vendor, database=database, sql=sql
+        )

@@ -84,18 +84,21 @@ class Command(SqlMigrateCommand):
             FAILED: self.style.ERROR,
             MISSING: self.style.WARNING,
         }
+        lines = []  # one write for thousands of rows
         for entry in status.applied:
             row = entry.row
             duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
             state = styles.get(entry.state, self.style.SUCCESS)(f"{entry.state:<8}")
-            self.stdout.write(
+            lines.append(
                 f"  [{state}] {row.version:<{width}}  {row.applied_at:%Y-%m-%d %H:%M:%S}  "
                 f"{duration:>9}"
             )
+        if lines:
+            self.stdout.write("\n".join(lines))
         self.stdout.write(self.style.MIGRATE_HEADING(f"Pending ({len(status.pending)}):"))
         if not status.pending:
             self.stdout.write("  (none)")
-        for migration in status.pending:
-            self.stdout.write(f"  [ ] {migration.version}")
+        if status.pending:
+            self.stdout.write("\n".join(f"  [ ] {m.version}" for m in status.pending))
         if verbosity >= 1:
             self.write_problems(status.problems)
