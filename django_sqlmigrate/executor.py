@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import Signal
 
@@ -413,16 +413,24 @@ class MigrationExecutor:
             except StatementFailed as exc:
                 error = self._failure(migration, source, statements, exc, rolled_back=False)
                 elapsed = round((time.perf_counter() - started) * 1000)
-                if exc.index == 0:
-                    self.recorder.delete(migration.version)  # nothing ran: nothing to repair
-                else:
-                    self.recorder.update(
+                try:
+                    if exc.index == 0:
+                        self.recorder.delete(migration.version)  # nothing ran: nothing to repair
+                    else:
+                        self.recorder.update(
+                            migration.version,
+                            success=False,
+                            execution_time_ms=elapsed,
+                            statements_applied=exc.index,
+                            error=error.database_message,
+                        )
+                except DatabaseError as record_error:  # the connection itself is gone
+                    raise MigrationFailed(
                         migration.version,
-                        success=False,
-                        execution_time_ms=elapsed,
-                        statements_applied=exc.index,
-                        error=error.database_message,
-                    )
+                        f"{error}\nThe failure could not be recorded ({record_error}): the history "
+                        f"keeps {migration.version} as interrupted, and sqlmigrate_apply refuses "
+                        "to continue until sqlmigrate_repair.",
+                    ) from None
                 raise error from None
             elapsed = round((time.perf_counter() - started) * 1000)
             self.recorder.update(

@@ -53,9 +53,11 @@ def merge(parts: Sequence[LoadResult]) -> LoadResult:
     result = LoadResult(problems=[p for part in parts for p in part.problems])
     queues = [deque(part.migrations) for part in parts]  # popleft(): linear in the file count
     known = {m.version for queue in queues for m in queue}
+    depending = False
     for queue in queues:
         for migration in queue:
             for name in sql_dependencies(migration):
+                depending = True
                 if name not in known:
                     result.problems.append(
                         Problem(
@@ -67,6 +69,9 @@ def merge(parts: Sequence[LoadResult]) -> LoadResult:
                             version=migration.version,
                         )
                     )
+    if not depending:  # the loop below would take each queue whole, in order
+        result.migrations = [m for queue in queues for m in queue]
+        return result
     placed: set[str] = set()
     while any(queues):
         for queue in queues:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,3 +205,34 @@ def test_big_file_goes_in_batches(tmp_path: Path, settings: object) -> None:
     message = fails("sqlmigrate_apply", interactive=False)
     assert "001-big.sql:42: ERROR: division by zero" in message
     assert "in statement 42 (line 42)" in message
+
+
+@pytest.mark.parametrize("header", ["", "-- sqlmigrate: no-transaction\n"])
+def test_connection_lost_mid_file_is_one_paragraph(
+    tmp_path: Path,
+    settings: object,
+    subprocess_env: Callable[[], dict[str, str]],
+    header: str,
+) -> None:
+    (tmp_path / "001-x.sql").write_text(
+        f"{header}CREATE TABLE before_kill (id int);\nSELECT pg_terminate_backend(pg_backend_pid());\n"
+    )
+    settings.SQLMIGRATE_DIRS = [str(tmp_path)]  # type: ignore[attr-defined]
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "sqlmigrate_apply", "--noinput"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("CommandError: ")
+    assert "terminating connection due to administrator command" in result.stderr
+    if header:  # the CREATE TABLE committed on its own: the run is recorded as interrupted
+        assert history() == [("001-x", False)]
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert "it was interrupted before it finished" in message
+    else:
+        assert history() == []

@@ -65,6 +65,18 @@ class BaseBackend:
     def lock(self, timeout: float) -> Iterator[None]:
         raise NotImplementedError
 
+    def release(self, sql: str, params: list[str] | None = None) -> None:
+        """Release a session lock; on a dead connection the lock went with the session.
+
+        Raising then would hide the error that broke the connection, the one worth reporting.
+        """
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError:
+            if self.connection.is_usable():
+                raise
+
     # -- what may run where ----------------------------------------------------------------
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
         """Why the database would refuse this statement inside a transaction, if it would."""

@@ -51,8 +51,7 @@ class MySQLBackend(BaseBackend):
         try:
             yield
         finally:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+            self.release("SELECT RELEASE_LOCK(%s)", [name])
 
     def _timeout_message(self, cursor: object, name: str, timeout: float) -> str:
         holder = "another session"

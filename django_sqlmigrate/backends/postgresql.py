@@ -62,8 +62,7 @@ class PostgreSQLBackend(BaseBackend):
         try:
             yield
         finally:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            self.release(f"SELECT pg_advisory_unlock({key})")
 
     def _timeout_message(self, cursor: Any, key: int, timeout: float) -> str:
         unsigned = key & 0xFFFFFFFFFFFFFFFF
@@ -122,6 +121,18 @@ class PostgreSQLBackend(BaseBackend):
 
     # -- running ---------------------------------------------------------------------------
     def execute(
+        self,
+        source: bytes,
+        statements: Sequence[Statement],
+        *,
+        transactional: bool,
+    ) -> None:
+        # psycopg's own errors (a connection lost mid-file) become Django's DatabaseError,
+        # which the commands report in one paragraph.
+        with self.connection.wrap_database_errors:
+            self._execute(source, statements, transactional=transactional)
+
+    def _execute(
         self,
         source: bytes,
         statements: Sequence[Statement],

@@ -89,10 +89,8 @@ class Command(SqlMigrateCommand):
             row = entry.row
             duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
             state = styles.get(entry.state, self.style.SUCCESS)(f"{entry.state:<8}")
-            lines.append(
-                f"  [{state}] {row.version:<{width}}  {row.applied_at:%Y-%m-%d %H:%M:%S}  "
-                f"{duration:>9}"
-            )
+            applied_at = row.applied_at.isoformat(" ", "seconds")[:19]  # strftime is slower
+            lines.append(f"  [{state}] {row.version:<{width}}  {applied_at}  {duration:>9}")
         if lines:
             self.stdout.write("\n".join(lines))
         self.stdout.write(self.style.MIGRATE_HEADING(f"Pending ({len(status.pending)}):"))
