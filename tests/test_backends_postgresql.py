@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -193,6 +193,33 @@ def test_psql_meta_commands_are_refused(tmp_path: Path, settings: object) -> Non
     message = fails("sqlmigrate_apply", interactive=False)
     assert "001-x.sql:2: " in message
     assert "\\connect" in message
+
+
+@pytest.mark.parametrize("header", ["", "-- sqlmigrate: no-transaction\n"])
+def test_session_settings_do_not_leak_into_the_next_file(
+    tmp_path: Path, settings: object, header: str
+) -> None:
+    # psql runs each file in a session of its own: pg_dump's empty search_path, a SET ROLE or
+    # a time zone must not reach the next file, nor the history row written after the file.
+    (tmp_path / "001-dump.sql").write_text(
+        header + "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        "SET TIME ZONE 'Asia/Tokyo';\nCREATE TABLE public.dumped (id int);\n"
+    )
+    (tmp_path / "002-next.sql").write_text(
+        "CREATE TABLE plain (id int);\n"
+        "CREATE TABLE seen AS SELECT current_setting('search_path') AS path,\n"
+        "  current_setting('TimeZone') AS zone;\n"
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    zone = scalar("SELECT current_setting('TimeZone')")
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-dump", True), ("002-next", True)]
+    assert scalar("SELECT path FROM seen") == scalar(
+        "SELECT reset_val FROM pg_settings WHERE name = 'search_path'"
+    )
+    assert scalar("SELECT zone FROM seen") == zone
+    assert scalar("SELECT 'public.plain'::regclass::text") == "plain"
+    assert scalar("SELECT current_setting('TimeZone')") == zone
 
 
 def test_big_file_goes_in_batches(tmp_path: Path, settings: object) -> None:

@@ -36,6 +36,7 @@ BEGIN_PREFIX = b"BEGIN;"
 class PostgreSQLBackend(BaseBackend):
     dialect: ClassVar[Dialect] = "postgresql"
     vendor = "postgresql"
+    _restore_sql: bytes | None = None
 
     # -- locking ---------------------------------------------------------------------------
     def lock_key(self) -> int:
@@ -130,7 +131,53 @@ class PostgreSQLBackend(BaseBackend):
         # psycopg's own errors (a connection lost mid-file) become Django's DatabaseError,
         # which the commands report in one paragraph.
         with self.connection.wrap_database_errors:
-            self._execute(source, statements, transactional=transactional)
+            restore = self._session_restore()
+            try:
+                self._execute(source, statements, transactional=transactional)
+            finally:
+                self._restore_session(restore)
+
+    # -- session state ---------------------------------------------------------------------
+    # psql runs each file in a session of its own, so a file's SET search_path, SET ROLE or
+    # pg_dump's set_config('search_path', '', false) never reaches the next file (nor our
+    # history row). Files here share one session: after each file its settings go back to
+    # what the connection had before the first one (its startup options and Django's SETs).
+    def _session_restore(self) -> bytes:
+        """The query that puts the session back as it was before any file ran (built once)."""
+        if self._restore_sql is None:
+            from psycopg import pq
+
+            pgconn: PGconn = self.connection.connection.pgconn
+            quote = pq.Escaping(pgconn).escape_literal
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT pg_catalog.current_setting('role')")
+                (role,) = cursor.fetchone()
+                cursor.execute(
+                    "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session'"
+                )
+                settings = cursor.fetchall()
+            parts = [b"RESET ALL", b"SET SESSION AUTHORIZATION DEFAULT"]
+            parts.append(
+                b"SET ROLE NONE" if role == "none" else b"SET ROLE " + quote(role.encode())
+            )
+            parts += [
+                b"SELECT pg_catalog.set_config(%s, %s, false)"
+                % (quote(name.encode()), quote(value.encode()))
+                for name, value in settings
+            ]
+            self._restore_sql = b";".join(parts)
+        return self._restore_sql
+
+    def _restore_session(self, restore: bytes) -> None:
+        from psycopg import pq
+
+        conn = self.connection.connection
+        if conn is None or conn.closed:
+            return
+        pgconn: PGconn = conn.pgconn
+        # A failed transaction is rolled back, and every SET made inside it with it.
+        if pgconn.transaction_status in (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS):
+            self._run(pgconn, restore, 0, 0)
 
     def _execute(
         self,
