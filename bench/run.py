@@ -53,8 +53,8 @@ class Config:
     out: Path
     files: int = 500
     rows: int = 500_000
-    reps: int = 3
-    fast_reps: int = 11
+    reps: int = 7
+    fast_reps: int = 21
     split_bytes: int = 50 * 1024 * 1024
     sqlparse_bytes: int = 1024 * 1024
     status_sizes: tuple[int, ...] = (2_500, 10_000)
@@ -70,13 +70,22 @@ class Target:
     limit: float
     at_least: bool = False  # value must be >= limit (else <=)
     unit: str = "x"
+    # The same ratio per repetition (the tools of one repetition ran back to back), then its
+    # median: less sensitive to the machine's drift than the ratio of medians. Shown, not judged.
+    paired: float | None = None
 
     @property
     def passed(self) -> bool:
         return self.value >= self.limit if self.at_least else self.value <= self.limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "value": round(self.value, 3), "passed": self.passed}
+        paired = round(self.paired, 3) if self.paired is not None else None
+        return {
+            **asdict(self),
+            "value": round(self.value, 3),
+            "paired": paired,
+            "passed": self.passed,
+        }
 
 
 @dataclass
@@ -85,6 +94,8 @@ class Results:
     split: list[dict[str, Any]] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # 1-minute load average before and after each workload: other work on the machine
+    load: dict[str, list[float]] = field(default_factory=dict)
     # case key -> (reference case key, floor case key)
     references: dict[tuple[str, str, str], tuple[str | None, str | None]] = field(
         default_factory=dict
@@ -157,6 +168,7 @@ class Bench:
         reps: int,
     ) -> None:
         """Run every tool ``reps`` times, taking turns, rotating who goes first."""
+        self.results.load.setdefault(f"{workload} {vendor.name}", []).append(load_average())
         cases = {}
         for tool in tools:
             case = self.results.case(workload, vendor.name, tool)
@@ -174,6 +186,7 @@ class Bench:
                     f"  {workload} {vendor.name:<10} {tool:<18} rep {rep + 1}/{reps}: "
                     f"{run.seconds:8.3f} s  {run.max_rss_kib / 1024:6.1f} MiB"
                 )
+        self.results.load[f"{workload} {vendor.name}"].append(load_average())
 
     def fresh(
         self, vendor: Vendor, database: str, timed: Callable[[], Run], check: Callable[[], None]
@@ -314,6 +327,9 @@ class Bench:
         if not path.exists():
             workloads.write_rows_file(sql_dir, rows)
         megabytes = path.stat().st_size / 1024 / 1024
+        # Django's PostgreSQL backend sends a RunSQL string whole; the others split it with
+        # sqlparse first, which takes minutes for 50 MB.
+        with_django = self.config.django_w2 or vendor.name == "postgresql"
         self.log(f"W2 on {vendor.name}: one file of {rows} rows, {megabytes:.1f} MiB")
         self.apply_workload(
             "W2",
@@ -322,12 +338,13 @@ class Bench:
             sql_dir=sql_dir,
             check_sql="SELECT count(*) FROM bench_rows",
             expected=rows,
-            with_django=self.config.django_w2,
+            with_django=with_django,
         )
-        if not self.config.django_w2:
+        if not with_django:
             self.results.notes.append(
-                f"W2 on {vendor.name}: Django migrate not run (RunSQL splits the file with "
-                "sqlparse; see the splitter figures for its speed); --django-w2 runs it."
+                f"W2 on {vendor.name}: Django migrate not run (Django's {vendor.name} backend "
+                "splits RunSQL with sqlparse: see the splitter figures for its speed); "
+                "--django-w2 runs it."
             )
 
     # -- W3 / W4 / W5: an up-to-date database ------------------------------------------------
@@ -455,6 +472,16 @@ class Bench:
             case = results.case(workload, vendor, tool)
             return case.median if case else None
 
+        def paired(workload: str, formula: Callable[..., float], *tools: str) -> float | None:
+            cases = [results.case(workload, "postgresql", tool) for tool in tools]
+            if any(case is None for case in cases):
+                return None
+            found = [case for case in cases if case is not None]
+            count = min(len(case.runs) for case in found)
+            return statistics.median(
+                formula(*(case.seconds[index] for case in found)) for index in range(count)
+            )
+
         psql, floor, apply = (median("W1", t) for t in ("psql", FLOOR, APPLY))
         migrate = median("W1", MIGRATE)
         if psql and floor and apply:
@@ -464,11 +491,18 @@ class Bench:
                     f"{self.config.files} small files: (sqlmigrate_apply - floor) / psql",
                     (apply - floor) / psql,
                     1.05,
+                    paired=paired("W1", lambda p, a, f: (a - f) / p, "psql", APPLY, FLOOR),
                 )
             )
         if apply and migrate:
             targets.append(
-                Target("W1-django", "sqlmigrate_apply / Django migrate", apply / migrate, 1.0)
+                Target(
+                    "W1-django",
+                    "sqlmigrate_apply / Django migrate",
+                    apply / migrate,
+                    1.0,
+                    paired=paired("W1", lambda a, m: a / m, APPLY, MIGRATE),
+                )
             )
         psql, apply = median("W2", "psql"), median("W2", APPLY)
         if psql and apply:
@@ -478,6 +512,7 @@ class Bench:
                     f"{self.config.rows} rows in one file: sqlmigrate_apply / psql",
                     apply / psql,
                     1.1,
+                    paired=paired("W2", lambda p, a: a / p, "psql", APPLY),
                 )
             )
         w2 = results.case("W2", "postgresql", APPLY)
@@ -494,6 +529,7 @@ class Bench:
                     f"sqlmigrate_status, {self.config.files} up to date / floor",
                     status / floor,
                     1.05,
+                    paired=paired("W3/W4", lambda s, f: s / f, STATUS, FLOOR),
                 )
             )
         if floor and noop:
@@ -503,6 +539,7 @@ class Bench:
                     f"no-op sqlmigrate_apply, {self.config.files} up to date / floor",
                     noop / floor,
                     1.05,
+                    paired=paired("W3/W4", lambda a, f: a / f, APPLY, FLOOR),
                 )
             )
         for entry in results.split:
@@ -539,6 +576,7 @@ class Bench:
                             f"sqlmigrate_status, {count} files / floor",
                             status / floor,
                             1.5,
+                            paired=paired(workload, lambda s, f: s / f, STATUS, FLOOR),
                         )
                     )
         if len(per_file) > 1:
@@ -579,6 +617,13 @@ class Bench:
             finally:
                 vendor.drop_all()
         self.evaluate()
+
+
+def load_average() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - not on Linux/macOS
+        return 0.0
 
 
 # -- reporting ---------------------------------------------------------------------------------
@@ -685,7 +730,7 @@ def report(results: Results, document: dict[str, Any]) -> str:
             )
         lines += table(rows)
     lines.append("")
-    rows = [["target", "measured", "limit", "result", "what"]]
+    rows = [["target", "measured", "limit", "result", "paired", "what"]]
     for target in results.targets:
         sign = ">=" if target.at_least else "<="
         rows.append(
@@ -694,12 +739,26 @@ def report(results: Results, document: dict[str, Any]) -> str:
                 f"{target.value:.3f} {target.unit}",
                 f"{sign} {target.limit:g} {target.unit}",
                 "PASS" if target.passed else "MISS",
+                f"{target.paired:.3f}" if target.paired is not None else "",
                 target.description,
             ]
         )
     lines += table(rows)
+    lines.append(
+        "measured: from the medians; paired: the median of the same ratio per repetition "
+        "(its tools ran back to back)."
+    )
     for note in results.notes:
         lines.append(f"note: {note}")
+    # The timed process and the database server keep about one core busy; more means other
+    # work shared the machine and the figures are noisier than usual.
+    busiest = max((value for values in results.load.values() for value in values), default=0.0)
+    cores = os.cpu_count() or 1
+    if busiest > cores:
+        lines.append(
+            f"warning: the 1-minute load average reached {busiest:.2f} on {cores} cores: other "
+            "work shared the machine; rerun on a quiet one for figures to rely on."
+        )
     return "\n".join(lines)
 
 
@@ -731,6 +790,7 @@ def document_for(bench: Bench, started: datetime.datetime, seconds: float) -> di
         "targets": [target.as_dict() for target in results.targets],
         "all_passed": all(target.passed for target in results.targets),
         "notes": results.notes,
+        "load_average": results.load,
     }
 
 
@@ -738,19 +798,21 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--vendors",
-        default=",".join(BACKENDS),
+        default="postgresql,sqlite,mysql",
         help="comma-separated: postgresql,sqlite,mysql (W3-W5 run on PostgreSQL only)",
     )
     parser.add_argument("--workloads", default="W1,W2,W3,W4,W5", help="comma-separated subset")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<time>.json)")
     parser.add_argument("--files", type=int, help="files in W1, W3 and W4 (500)")
     parser.add_argument("--rows", type=int, help="rows in W2's file (500000)")
-    parser.add_argument("--reps", type=int, help="repetitions of W1, W2 and the splitter (3)")
-    parser.add_argument("--fast-reps", type=int, help="repetitions of W3-W5's processes (11)")
+    parser.add_argument("--reps", type=int, help="repetitions of W1, W2 and the splitter (7)")
+    parser.add_argument("--fast-reps", type=int, help="repetitions of W3-W5 processes (21)")
     parser.add_argument("--split-mb", type=float, help="size of W5's splitter files (50)")
     parser.add_argument("--status-sizes", help="W5 status sizes, comma-separated (2500,10000)")
     parser.add_argument(
-        "--django-w2", action="store_true", help="also time Django migrate on W2 (slow: sqlparse)"
+        "--django-w2",
+        action="store_true",
+        help="also time Django migrate on W2 on SQLite and MariaDB (slow: sqlparse)",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="a tiny configuration that checks the bench works"

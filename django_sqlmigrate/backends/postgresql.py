@@ -132,10 +132,14 @@ class PostgreSQLBackend(BaseBackend):
         # which the commands report in one paragraph.
         with self.connection.wrap_database_errors:
             restore = self._session_restore()
+            restored = False
             try:
-                self._execute(source, statements, transactional=transactional)
+                restored = self._execute(
+                    source, statements, transactional=transactional, restore=restore
+                )
             finally:
-                self._restore_session(restore)
+                if not restored:
+                    self._restore_session(restore)
 
     # -- session state ---------------------------------------------------------------------
     # psql runs each file in a session of its own, so a file's SET search_path, SET ROLE or
@@ -185,7 +189,9 @@ class PostgreSQLBackend(BaseBackend):
         statements: Sequence[Statement],
         *,
         transactional: bool,
-    ) -> None:
+        restore: bytes,
+    ) -> bool:
+        """Run the statements; True when ``restore`` went with the last batch."""
         from ..splitter import leading_words
 
         self.connection.ensure_connection()
@@ -222,18 +228,42 @@ class PostgreSQLBackend(BaseBackend):
             batch_bytes += statement.end - statement.start
             if not transactional or batch_bytes >= BATCH_BYTES:
                 flush()
+        if transactional and batch:
+            # The session restore rides with the last batch, inside the file's transaction and
+            # before its history row: no round trip of its own for every file.
+            first, last = statements[batch[0]], statements[batch[-1]]
+            self._run(
+                pgconn,
+                source[first.start : last.end],
+                batch[0],
+                first.start,
+                BEGIN_PREFIX if begin else b"",
+                suffix=b";" + restore,
+                count=len(batch),
+            )
+            return True
         flush()
+        return False
 
     def _run(
-        self, pgconn: PGconn, query: bytes, first_index: int, sent_start: int, prefix: bytes = b""
+        self,
+        pgconn: PGconn,
+        query: bytes,
+        first_index: int,
+        sent_start: int,
+        prefix: bytes = b"",
+        *,
+        suffix: bytes = b"",
+        count: int = 0,
     ) -> None:
         """Send one (multi-statement) query and raise at the first failed statement.
 
-        ``prefix`` is one statement (BEGIN;) sent in front of ``query``, outside its numbering.
+        ``prefix`` is one statement (BEGIN;) sent in front of ``query``, outside its numbering;
+        ``suffix`` (the session restore) follows the ``count`` statements of ``query``.
         """
         from psycopg import pq
 
-        pgconn.send_query(prefix + query if prefix else query)
+        pgconn.send_query(prefix + query + suffix if prefix or suffix else query)
         done = -1 if prefix else 0
         failure: PGresult | None = None
         try:
@@ -258,6 +288,8 @@ class PostgreSQLBackend(BaseBackend):
             raise
         if failure is not None:
             message = self._result_message(failure)
+            if suffix and done >= count:  # the file's statements all ran; the restore did not
+                raise DatabaseError(f"Restoring the session after a file failed: {message.text}")
             if prefix and message.position is not None:
                 position = max(1, message.position - len(prefix))
                 message = dataclasses.replace(message, position=position)
