@@ -58,17 +58,7 @@ class Vendor:
     def query(self, database: str, sql: str) -> Any:
         """The first column of the first row of ``sql`` on ``database`` (to verify a run)."""
         if self.name == "postgresql":
-            import psycopg
-
-            where = server("postgresql")
-            with psycopg.connect(
-                host=where.host,
-                port=where.port,
-                user=where.user,
-                password=where.password,
-                dbname=database,
-                autocommit=True,
-            ) as connection:
+            with _pg_connect(database) as connection:
                 row = connection.execute(sql).fetchone()
         elif self.name == "mysql":
             import MySQLdb
@@ -89,17 +79,7 @@ class Vendor:
         return row[0] if row else None
 
     def _admin_pg(self, *statements: str) -> None:
-        import psycopg
-
-        where = server("postgresql")
-        with psycopg.connect(
-            host=where.host,
-            port=where.port,
-            user=where.user,
-            password=where.password,
-            dbname="postgres",
-            autocommit=True,
-        ) as connection:
+        with _pg_connect("postgres") as connection:
             for statement in statements:
                 connection.execute(statement)
 
@@ -213,3 +193,18 @@ class Vendor:
             ]  # fmt: skip
             return argv, env, script
         return ["sqlite3", "-bail", str(self.sqlite_path(database))], env, script
+
+
+def _pg_connect(database: str) -> Any:
+    """An autocommit connection to ``database`` on the test suite's PostgreSQL server."""
+    import psycopg
+
+    where = server("postgresql")
+    return psycopg.connect(
+        host=where.host,
+        port=where.port,
+        user=where.user,
+        password=where.password,
+        dbname=database,
+        autocommit=True,
+    )
