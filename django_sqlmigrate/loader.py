@@ -375,13 +375,10 @@ class MigrationLoader:
             return None
         header = parse_header(source, path)
         problems.extend(header.problems)
-        version = self.version_of(path.name[: -len(".sql")])
-        if header.problems:
-            problems_for_file = [p for p in header.problems if p.is_error]
-            if problems_for_file:
-                return None
+        if any(problem.is_error for problem in header.problems):
+            return None
         return SqlMigration(
-            version=version,
+            version=self.version_of(path.name[: -len(".sql")]),
             number=int(match["number"]),
             name=describe(match["slug"]),
             path=path,

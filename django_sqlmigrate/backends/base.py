@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -131,16 +131,14 @@ class BaseBackend:
         }
 
 
-def poll(try_once: Iterator[bool], timeout: float) -> bool:
-    """Drive ``try_once`` until it yields True or ``timeout`` seconds pass, backing off."""
+def poll(try_once: Callable[[], bool], timeout: float) -> bool:
+    """Call ``try_once`` until it returns True or ``timeout`` seconds pass, backing off."""
     deadline = time.monotonic() + timeout
     delay = 0.02
-    for acquired in try_once:
-        if acquired:
-            return True
+    while not try_once():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
         time.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.5)
-    return False
+    return True

@@ -53,12 +53,11 @@ class PostgreSQLBackend(BaseBackend):
         key = self.lock_key()
         with self.connection.cursor() as cursor:
 
-            def attempts() -> Iterator[bool]:
-                while True:
-                    cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-                    yield bool(cursor.fetchone()[0])
+            def attempt() -> bool:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+                return bool(cursor.fetchone()[0])
 
-            if not poll(attempts(), timeout):
+            if not poll(attempt, timeout):
                 raise LockTimeout(self._timeout_message(cursor, key, timeout))
         try:
             yield

@@ -59,7 +59,7 @@ class SQLiteBackend(BaseBackend):
             yield
             return
         with open(path, "a+", encoding="utf-8") as handle:
-            if not poll((_try_lock(handle) for _ in iter(int, 1)), timeout):
+            if not poll(lambda: _try_lock(handle), timeout):
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
                 raise LockTimeout(

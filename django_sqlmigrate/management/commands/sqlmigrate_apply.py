@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -66,37 +65,39 @@ class Command(SqlMigrateCommand):
             if self.verbosity >= 1:
                 self.stdout.write(f"  {refused_message(database)} No SQL migrations to apply.")
             return
-        executor = executor_for(database, self.progress)
         if plan:
-            self.show_plan(executor, target, allow_out_of_order)
+            self.show_plan(executor_for(database), target, allow_out_of_order)
             return
-        if fake and interactive and not self.confirm_fake(executor, target, allow_out_of_order):
+        if (
+            fake
+            and interactive
+            and not self.confirm_fake(executor_for(database), target, allow_out_of_order)
+        ):
             raise CommandError("Nothing was recorded: --fake was not confirmed.")
-        started = time.perf_counter()
         self.line_open = False
         try:
-            applied = api.apply(
+            result = api.apply(
                 database,
                 target,
                 fake=fake,
                 allow_out_of_order=allow_out_of_order,
                 lock_timeout=lock_timeout,
                 progress_callback=self.progress,
-            ).applied
+            )
         except MigrationFailed:
             if self.line_open:
                 self.stdout.write(self.style.ERROR(" FAILED"))
             raise
         if self.verbosity >= 1:
-            if not applied:
+            count = len(result.applied)
+            if not count:
                 self.stdout.write("  No SQL migrations to apply.")
             else:
                 verb = "Faked" if fake else "Applied"
-                seconds = time.perf_counter() - started
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"{verb} {len(applied)} SQL migration{'s' if len(applied) != 1 else ''} "
-                        f"to database {database!r} in {seconds:.2f} s."
+                        f"{verb} {count} SQL migration{'s' if count != 1 else ''} "
+                        f"to database {database!r} in {result.duration:.2f} s."
                     )
                 )
 
