@@ -8,8 +8,8 @@ without parsing command output. Nothing here prints; failures raise the narrow e
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from itertools import groupby
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -22,8 +22,7 @@ from .routing import allowed, executor_for
 __all__ = ["ApplyResult", "Status", "apply", "status", "validate"]
 
 
-@dataclass(frozen=True)
-class ApplyResult:
+class ApplyResult(NamedTuple):
     """What one ``apply`` call did."""
 
     database: str

@@ -8,11 +8,13 @@ release phases apply each file exactly once.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -47,14 +49,27 @@ def line_and_column(source: bytes, offset: int) -> tuple[int, int]:
     return source.count(b"\n", 0, offset) + 1, column
 
 
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Bulk reading builds tens of thousands of tuples and no reference cycles; the cyclic
+    collector would walk them over and over for nothing (Mercurial's ``util.nogc``)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def shorten(sql: bytes, limit: int = 200) -> str:
     text = " ".join(sql.decode("utf-8", "replace").split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True)
-class AppliedState:
-    """A history row next to the file it came from."""
+class AppliedState(NamedTuple):
+    """A history row next to the file it came from (``migration`` is None when it is gone)."""
 
     row: AppliedMigration
     state: str
@@ -113,16 +128,20 @@ class MigrationExecutor:
 
     def status(self) -> Status:
         """Applied rows with their state, pending files, and every problem found."""
-        loaded = self.load()
-        applied = self.recorder.applied()
-        return self._status(loaded, applied)
+        with without_gc():
+            loaded = self.load()
+            return self._status(loaded, self.recorder.applied())
 
     def _status(self, loaded: LoadResult, applied: dict[str, AppliedMigration]) -> Status:
+        # One pass over the history: status on 10 000 files must stay close to the start-up.
         files = loaded.by_version
         problems = list(loaded.problems)
         rows = []
-        for row in applied.values():
-            migration = files.get(row.version)
+        highest: dict[str | None, int] = {}  # per namespace: an app's numbers are its own
+        for version, row in applied.items():
+            migration = files.get(version)
+            if migration is not None and migration.number > highest.get(migration.app_label, 0):
+                highest[migration.app_label] = migration.number
             if not row.success:
                 state = FAILED
                 problems.append(self._failed_problem(row, migration))
@@ -131,10 +150,10 @@ class MigrationExecutor:
                 problems.append(
                     Problem(
                         "W002",
-                        f"{row.version} is recorded as applied but its file is not in any "
+                        f"{version} is recorded as applied but its file is not in any "
                         "migrations folder.",
                         hint="Expected after deploying older code; otherwise restore the file.",
-                        version=row.version,
+                        version=version,
                     )
                 )
             elif migration.checksum != row.checksum:
@@ -142,7 +161,7 @@ class MigrationExecutor:
                 problems.append(
                     Problem(
                         "E009",
-                        f"{row.version} was modified after it was applied (applied "
+                        f"{version} was modified after it was applied (applied "
                         f"{row.checksum}, file now {migration.checksum}).",
                         hint=(
                             "Applied migrations must not change: restore the file (git checkout) "
@@ -150,18 +169,13 @@ class MigrationExecutor:
                             "accept it with `manage.py sqlmigrate_repair --update-checksums`."
                         ),
                         path=migration.path,
-                        version=row.version,
+                        version=version,
                     )
                 )
             else:
                 state = OK
             rows.append(AppliedState(row, state, migration))
         pending = [m for m in loaded.migrations if m.version not in applied]
-        highest: dict[str | None, int] = {}  # per namespace: an app's numbers are its own
-        for version in applied:
-            if version in files:
-                label = files[version].app_label
-                highest[label] = max(highest.get(label, 0), files[version].number)
         for migration in pending:
             top = highest.get(migration.app_label)
             if top is not None and migration.number < top:
@@ -180,12 +194,19 @@ class MigrationExecutor:
                 )
         return Status(self.describe(), rows, pending, problems)
 
-    def _up_to_date(self, loaded: LoadResult) -> bool:
+    @staticmethod
+    def _refuse_errors(loaded: LoadResult) -> None:
+        errors = [p for p in loaded.problems if p.is_error]
+        if errors:
+            raise InvalidMigrations(errors)
+
+    @staticmethod
+    def _up_to_date(loaded: LoadResult, recorded: dict[str, tuple[str, bool]]) -> bool:
         """No file pending, modified or failed (the errors ``_status`` could add), cheaply.
 
-        Rows of files no longer on disk are only a warning, as in ``_status``.
+        ``recorded`` is ``MigrationRecorder.checksums()``. Rows of files no longer on disk are
+        only a warning, as in ``_status``.
         """
-        recorded = self.recorder.checksums()
         for migration in loaded.migrations:
             row = recorded.get(migration.version)
             if row is None or row[0] != migration.checksum:
@@ -338,13 +359,12 @@ class MigrationExecutor:
         """Apply (or fake) what is pending, under the lock. Returns the migrations applied."""
         if lock_timeout is None:  # read (and check) the setting before touching the database
             lock_timeout = app_settings.LOCK_TIMEOUT
-        loaded = self.load()
-        errors = [p for p in loaded.problems if p.is_error]
-        if errors:
-            raise InvalidMigrations(errors)
-        # Fast path for the common deploy: nothing pending, nothing wrong, no lock needed.
-        if self._up_to_date(loaded):
-            return []
+        with without_gc():
+            loaded = self.load()
+            self._refuse_errors(loaded)  # broken files first, before the database is touched
+            # Fast path for the common deploy: nothing pending, nothing wrong, no lock needed.
+            if self._up_to_date(loaded, self.recorder.checksums()):
+                return []
         with self.backend.lock(lock_timeout):
             self.recorder.ensure_schema()
             plan = self.plan(target, allow_out_of_order, applied=self.recorder.applied())
@@ -388,16 +408,13 @@ class MigrationExecutor:
         started = time.perf_counter()
         total = len(statements)
         if transactional:
+            row = self.recorder.row(migration, statements_applied=total, statements_total=total)
             try:
-                with transaction.atomic(using=self.connection.alias):
-                    self.backend.execute(source, statements, transactional=True)
-                    elapsed = round((time.perf_counter() - started) * 1000)
-                    self.recorder.insert(
-                        migration,
-                        execution_time_ms=elapsed,
-                        statements_applied=total,
-                        statements_total=total,
-                    )
+                # PostgreSQL sends the file, its history row and COMMIT together when no
+                # transaction is open; otherwise (other vendors, the caller's transaction)
+                # Django's atomic block holds the file and the row.
+                if not self.backend.execute_recorded(source, statements, row):
+                    self._execute_atomic(migration, source, statements, started)
             except StatementFailed as exc:
                 raise self._failure(migration, source, statements, exc, rolled_back=True) from None
         else:
@@ -441,6 +458,28 @@ class MigrationExecutor:
             )
         self._progress("apply_success", migration, (time.perf_counter() - started) * 1000)
 
+    def _execute_atomic(
+        self, migration: SqlMigration, source: bytes, statements: list[Statement], started: float
+    ) -> None:
+        total = len(statements)
+        committing = False
+        try:
+            with transaction.atomic(using=self.connection.alias):
+                self.backend.execute(source, statements, transactional=True)
+                elapsed = round((time.perf_counter() - started) * 1000)
+                self.recorder.insert(
+                    migration,
+                    execution_time_ms=elapsed,
+                    statements_applied=total,
+                    statements_total=total,
+                )
+                committing = True
+        except DatabaseError as exc:
+            if not committing:
+                raise
+            # A deferred constraint or trigger fails only at COMMIT: the file is rolled back.
+            raise StatementFailed(total, 0, self.backend.message(exc)) from exc
+
     def _failure(
         self,
         migration: SqlMigration,
@@ -450,8 +489,17 @@ class MigrationExecutor:
         *,
         rolled_back: bool,
     ) -> MigrationFailed:
-        index = min(exc.index, len(statements) - 1)
         error = exc.error
+        if exc.index >= len(statements):  # every statement ran; COMMIT failed
+            return MigrationFailed(
+                migration.version,
+                f"{display_path(migration.path)}: {error.text}\n  when the transaction "
+                "committed, after its last statement (a deferred constraint or trigger checks "
+                f"the file's changes then)\n{migration.version} was rolled back and left no "
+                "trace. Fix it and run sqlmigrate_apply again.",
+                database_message=f"{display_path(migration.path)}: {error.text}",
+            )
+        index = exc.index
         offset = None
         if error.position is not None:
             sent = source[exc.sent_start : exc.sent_start + 4 * error.position]

@@ -10,11 +10,13 @@ import codecs
 import hashlib
 import io
 import itertools
+import operator
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .problems import Problem
 
@@ -85,36 +87,36 @@ def checksum(source: bytes) -> str:
     return CHECKSUM_PREFIX + hashlib.sha256(source).hexdigest()
 
 
-def _read_file(path: Path) -> bytes:
-    """The file's bytes in as few system calls as possible: status reads thousands of files."""
-    fd = os.open(path, os.O_RDONLY | _O_BINARY)
-    try:
-        raw = os.read(fd, _SMALL_FILE)
-        if len(raw) < _SMALL_FILE:  # a regular file reads short only at its end
-            return raw
-        # A big file: one buffer sized from fstat, never a second copy of it.
-        os.lseek(fd, 0, os.SEEK_SET)
-        with io.FileIO(fd, closefd=False) as file:
-            return file.readall()
-    finally:
-        os.close(fd)
+def read_source(path: str | Path) -> bytes:
+    """Read, validate and normalise one migration file.
 
-
-def read_source(path: Path) -> bytes:
-    """Read, validate and normalise one migration file."""
+    In as few system calls and function calls as possible: status reads thousands of files.
+    """
     try:
-        raw = _read_file(path)
+        fd = os.open(path, os.O_RDONLY | _O_BINARY)
+        try:
+            raw = os.read(fd, _SMALL_FILE)
+            if len(raw) == _SMALL_FILE:  # a regular file reads short only at its end
+                # A big file: one buffer sized from fstat, never a second copy of it.
+                os.lseek(fd, 0, os.SEEK_SET)
+                with io.FileIO(fd, closefd=False) as file:
+                    raw = file.readall()
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
-    check_utf8(raw)
-    return normalize(raw)
+    if not raw.isascii():
+        check_utf8(raw)
+        if raw.startswith(_UTF8_BOM):
+            return normalize(raw)
+    return normalize(raw) if b"\r" in raw else raw
 
 
-def read_header(path: Path) -> bytes:
+def read_header(path: str | Path) -> bytes:
     """The leading comment block of a file, normalised, without reading the rest of it."""
     lines = []
     try:
-        with path.open("rb") as file:
+        with open(path, "rb") as file:
             for line in file:
                 stripped = line.strip()
                 if stripped.startswith(_UTF8_BOM):
@@ -133,8 +135,7 @@ def describe(slug: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     flags: frozenset[str] = frozenset()
     depends_on: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -143,7 +144,7 @@ class Header:
 _NO_DIRECTIVES = Header()
 
 
-def parse_header(source: bytes, path: Path) -> Header:
+def parse_header(source: bytes, path: str | Path) -> Header:
     """Read ``-- sqlmigrate: <directive>`` lines from the comment block at the top of a file."""
     if len(source) <= _HEADER_FAST_PATH and b"sqlmigrate" not in source:
         return _NO_DIRECTIVES  # most files: no directive anywhere (DIRECTIVE_RE is case-sensitive)
@@ -182,7 +183,7 @@ def parse_header(source: bytes, path: Path) -> Header:
                                 "Examples: -- sqlmigrate: depends-on auth.0012_alter_user, "
                                 "-- sqlmigrate: depends-on billing:003-add-invoices"
                             ),
-                            path=path,
+                            path=Path(path),
                             line=line_number,
                         )
                     )
@@ -194,25 +195,36 @@ def parse_header(source: bytes, path: Path) -> Header:
                     "E003",
                     f"unknown sqlmigrate directive {shown!r}.",
                     hint=f"Known directives: {known}. Fix the typo or remove the line.",
-                    path=path,
+                    path=Path(path),
                     line=line_number,
                 )
             )
     return Header(frozenset(flags), tuple(depends_on), tuple(problems))
 
 
-@dataclass(frozen=True)
-class SqlMigration:
-    """One migration file, as found on disk."""
+class SqlMigration(NamedTuple):
+    """One migration file, as found on disk.
+
+    A named tuple, and the path a string: status loads thousands of these, and a frozen
+    dataclass or a ``Path`` each costs more to build than reading a small file.
+    """
 
     version: str
     number: int
-    name: str
-    path: Path
+    file: str
     checksum: str
     flags: frozenset[str] = frozenset()
     depends_on: tuple[str, ...] = ()
     app_label: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+    @property
+    def name(self) -> str:
+        """``Create users table`` for ``001-create-users-table``."""
+        return describe(self.version.rpartition(":")[2].split("-", 1)[1])
 
     @property
     def transactional(self) -> bool:
@@ -224,7 +236,7 @@ class SqlMigration:
 
     def read(self) -> bytes:
         """The normalised SQL, refusing a file that changed since it was loaded."""
-        source = read_source(self.path)
+        source = read_source(self.file)
         if checksum(source) != self.checksum:
             raise SourceError(
                 "changed on disk while migrations were running. Run the command again."
@@ -297,8 +309,10 @@ class MigrationLoader:
         result = LoadResult()
         by_number: dict[int, SqlMigration] = {}
         for directory in self.dirs:
-            for path in self._sql_files(directory, result.problems):
-                migration = self._load_file(path, result.problems)
+            # Strings, not Path objects: joining and sorting Paths dominates with many files.
+            prefix = os.path.join(directory, "")
+            for file_name in self._sql_files(directory, result.problems):
+                migration = self._load_file(prefix, file_name, result.problems)
                 if migration is None:
                     continue
                 other = by_number.get(migration.number)
@@ -306,10 +320,10 @@ class MigrationLoader:
                     result.problems.append(self._duplicate(other, migration, by_number))
                     continue
                 by_number[migration.number] = migration
-        result.migrations = sorted(by_number.values(), key=lambda m: m.number)
+        result.migrations = sorted(by_number.values(), key=operator.attrgetter("number"))
         return result
 
-    def _sql_files(self, directory: Path, problems: list[Problem]) -> list[Path]:
+    def _sql_files(self, directory: Path, problems: list[Problem]) -> list[str]:
         try:
             entries = list(os.scandir(directory))
         except FileNotFoundError:
@@ -341,51 +355,54 @@ class MigrationLoader:
                 )
             )
             return []
-        names = sorted(
-            entry.name
+        names = [
+            name
             for entry in entries
-            if entry.name.endswith(".sql")
-            and not entry.name.endswith(DOWN_SUFFIX)
-            and not entry.name.startswith(".")
+            if (name := entry.name).endswith(".sql")
+            and not name.endswith(DOWN_SUFFIX)
+            and not name.startswith(".")
             and not entry.is_dir()
-        )
-        # Sorting names, not Path objects: Path comparisons dominate with thousands of files.
-        return [directory / name for name in names]
+        ]
+        names.sort()
+        return names
 
-    def _load_file(self, path: Path, problems: list[Problem]) -> SqlMigration | None:
-        match = FILE_NAME_RE.fullmatch(path.name)
+    def _load_file(
+        self, prefix: str, file_name: str, problems: list[Problem]
+    ) -> SqlMigration | None:
+        file = prefix + file_name
+        match = FILE_NAME_RE.fullmatch(file_name)
         if match is None:
             problems.append(
                 Problem(
                     "E001",
-                    f"{path.name!r} is not a valid migration file name.",
+                    f"{file_name!r} is not a valid migration file name.",
                     hint=(
                         f"Name migration files {FILE_NAME_PATTERN}: a number, a dash, and "
                         "lowercase words of letters and digits joined by single dashes, for "
                         "example 001-create-users-table.sql."
                     ),
-                    path=path,
+                    path=Path(file),
                 )
             )
             return None
         try:
-            source = read_header(path) if self.headers_only else read_source(path)
+            source = read_header(file) if self.headers_only else read_source(file)
         except SourceError as exc:
-            problems.append(Problem("E004", str(exc), path=path, line=exc.line))
+            problems.append(Problem("E004", str(exc), path=Path(file), line=exc.line))
             return None
-        header = parse_header(source, path)
-        problems.extend(header.problems)
-        if any(problem.is_error for problem in header.problems):
-            return None
+        header = parse_header(source, file)
+        if header.problems:
+            problems.extend(header.problems)
+            if any(problem.is_error for problem in header.problems):
+                return None
         return SqlMigration(
-            version=self.version_of(path.name[: -len(".sql")]),
-            number=int(match["number"]),
-            name=describe(match["slug"]),
-            path=path,
-            checksum="" if self.headers_only else checksum(source),
-            flags=header.flags,
-            depends_on=header.depends_on,
-            app_label=self.app_label,
+            self.version_of(file_name[: -len(".sql")]),
+            int(match["number"]),
+            file,
+            "" if self.headers_only else checksum(source),
+            header.flags,
+            header.depends_on,
+            self.app_label,
         )
 
     def _duplicate(

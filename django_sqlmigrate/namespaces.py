@@ -51,13 +51,16 @@ def sql_dependencies(migration: SqlMigration) -> list[str]:
 def merge(parts: Sequence[LoadResult]) -> LoadResult:
     """Interleave namespaces: the first whose next file has its SQL dependencies placed."""
     result = LoadResult(problems=[p for part in parts for p in part.problems])
+    depending = [m for part in parts for m in part.migrations if m.depends_on]
+    if not any(sql_dependencies(migration) for migration in depending):
+        # Each namespace whole, in order: what the interleaving below would do.
+        result.migrations = [m for part in parts for m in part.migrations]
+        return result
     queues = [deque(part.migrations) for part in parts]  # popleft(): linear in the file count
     known = {m.version for queue in queues for m in queue}
-    depending = False
     for queue in queues:
         for migration in queue:
             for name in sql_dependencies(migration):
-                depending = True
                 if name not in known:
                     result.problems.append(
                         Problem(
@@ -69,9 +72,6 @@ def merge(parts: Sequence[LoadResult]) -> LoadResult:
                             version=migration.version,
                         )
                     )
-    if not depending:  # the loop below would take each queue whole, in order
-        result.migrations = [m for queue in queues for m in queue]
-        return result
     placed: set[str] = set()
     while any(queues):
         for queue in queues:

@@ -6,8 +6,8 @@ wherever it is reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 def display_path(path: Path) -> str:
@@ -42,8 +42,9 @@ CODES = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
+    """A finding (a named tuple: the system checks build these on every command)."""
+
     code: str
     message: str
     hint: str = ""

@@ -1,31 +1,30 @@
 """Read and write the history table.
 
 Rows are written with one plain ``INSERT``/``UPDATE`` on the connection that runs the migration,
-so a transactional migration's row commits or rolls back with its SQL. Reads go through the ORM,
-which converts ``applied_at`` the same way on every backend.
+so a transactional migration's row commits or rolls back with its SQL. Reads go through the
+ORM, which converts ``applied_at`` the same way on every backend (PostgreSQL reads them
+faster, with the same result: ``PostgreSQLBackend.fetch_as_orm``).
 """
 
 from __future__ import annotations
 
-import getpass
 import socket
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from .backends import get_backend
 from .exceptions import SqlMigrateError
 from .loader import SqlMigration
 from .models import SchemaMigration
 
 
-@dataclass(frozen=True)
-class AppliedMigration:
-    """One history row."""
+class AppliedMigration(NamedTuple):
+    """One history row (a tuple: status builds thousands of them)."""
 
     version: str
     name: str
@@ -39,7 +38,7 @@ class AppliedMigration:
     error: str
 
 
-FIELDS = [field.name for field in AppliedMigration.__dataclass_fields__.values()]
+FIELDS = list(AppliedMigration._fields)
 
 # One row when the history table exists. Listing every table (Django's introspection) costs
 # milliseconds in a schema of a few hundred tables, on every status and every deploy.
@@ -56,6 +55,8 @@ TABLE_EXISTS_SQL = {
 @cache
 def who() -> str:
     """``user@host`` of the process applying migrations (a release phase, a laptop)."""
+    import getpass  # only a run that applies something needs it
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -106,10 +107,18 @@ class MigrationRecorder:
         """Every history row by version, in the order they were applied."""
         if not self.has_table():
             return {}
-        rows = (
-            SchemaMigration.objects.using(self.connection.alias).order_by("id").values_list(*FIELDS)
+        quote = self.connection.ops.quote_name
+        rows = get_backend(self.connection).fetch_as_orm(
+            f"SELECT {', '.join(map(quote, FIELDS))} FROM {quote(self.table)} ORDER BY {quote('id')}"
         )
-        return {row[0]: AppliedMigration(*row) for row in rows}
+        if rows is None:
+            rows = list(
+                SchemaMigration.objects.using(self.connection.alias)
+                .order_by("id")
+                .values_list(*FIELDS)
+            )
+        make = AppliedMigration._make
+        return {row[0]: make(row) for row in rows}
 
     def checksums(self) -> dict[str, tuple[str, bool]]:
         """``{version: (checksum, success)}``: all a deploy with nothing to do needs to know.
@@ -127,6 +136,27 @@ class MigrationRecorder:
     def _now(self) -> Any:
         return self.connection.ops.adapt_datetimefield_value(timezone.now())
 
+    def row(
+        self,
+        migration: SqlMigration,
+        *,
+        success: bool = True,
+        statements_applied: int | None = None,
+        statements_total: int | None = None,
+        error: str = "",
+    ) -> dict[str, Any]:
+        """A history row's values, but ``applied_at`` and ``execution_time_ms``."""
+        return {
+            "version": migration.version,
+            "name": migration.name[:255],
+            "checksum": migration.checksum,
+            "success": success,
+            "statements_applied": statements_applied,
+            "statements_total": statements_total,
+            "applied_by": who(),
+            "error": error,
+        }
+
     def insert(
         self,
         migration: SqlMigration,
@@ -137,27 +167,21 @@ class MigrationRecorder:
         statements_total: int | None = None,
         error: str = "",
     ) -> None:
-        quote = self.connection.ops.quote_name
-        columns = (
-            "version, name, applied_at, execution_time_ms, checksum, success, "
-            "statements_applied, statements_total, applied_by, error"
+        row = self.row(
+            migration,
+            success=success,
+            statements_applied=statements_applied,
+            statements_total=statements_total,
+            error=error,
         )
+        row["applied_at"] = self._now()
+        row["execution_time_ms"] = execution_time_ms
+        quote = self.connection.ops.quote_name
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {quote(self.table)} ({columns}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    migration.version,
-                    migration.name[:255],
-                    self._now(),
-                    execution_time_ms,
-                    migration.checksum,
-                    success,
-                    statements_applied,
-                    statements_total,
-                    who(),
-                    error,
-                ],
+                f"INSERT INTO {quote(self.table)} ({', '.join(map(quote, row))}) "
+                f"VALUES ({', '.join(['%s'] * len(row))})",
+                list(row.values()),
             )
 
     def update(

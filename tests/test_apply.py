@@ -253,3 +253,22 @@ def test_database_choices_are_checked(sql_scenario: Scenario) -> None:
     sql_scenario("basic")
     message = fails("sqlmigrate_apply", "--database=nope")
     assert "invalid choice: 'nope'" in message
+
+
+@pytest.mark.skipif(vendor() == "mysql", reason="MySQL has no deferred constraints")
+def test_deferred_constraint_failing_at_commit(tmp_path: Path, settings: object) -> None:
+    # Every statement runs; the foreign key is checked only at COMMIT, which fails. The file
+    # is rolled back, and the error says so instead of blaming a statement.
+    (tmp_path / "001-deferred.sql").write_text(
+        "CREATE TABLE parent (id int PRIMARY KEY);\n"
+        "CREATE TABLE child (id int PRIMARY KEY,\n"
+        "  parent_id int REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO child VALUES (1, 42);\n"
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-deferred.sql: " in message
+    assert "when the transaction committed, after its last statement" in message
+    assert "001-deferred was rolled back and left no trace" in message
+    assert history() == []
+    assert "child" not in tables()

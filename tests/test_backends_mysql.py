@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.db import connections
 
-from .helpers import fails, history, run, scalar, vendor
+from .helpers import fails, history, run, scalar, tables, vendor
 
 pytestmark = [
     pytest.mark.skipif(vendor() != "mysql", reason="MySQL/MariaDB-only SQL and behaviour"),
@@ -50,3 +52,207 @@ def test_dml_only_file_is_rolled_back(tmp_path: Path, settings: object) -> None:
     assert "002-rows was rolled back and left no trace" in message
     assert scalar("SELECT COUNT(*) FROM dml_t") == 0
     assert history() == [("001-table", True)]
+
+
+# -- session settings: the `mysql` client runs each file in a session of its own ------------
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def row(sql: str) -> tuple[Any, ...]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
+
+
+@pytest.mark.parametrize("ddl", [False, True], ids=["dml-only", "with-ddl"])
+def test_session_settings_do_not_leak_into_the_next_file(
+    tmp_path: Path, settings: object, ddl: bool
+) -> None:
+    # A mysqldump header without its footer (the `/*!... SET ... = @OLD_... */` lines), plus
+    # what people write by hand. A DML-only file runs in a transaction, a DDL file does not.
+    _write(
+        tmp_path,
+        {
+            "001-dump.sql": (
+                ("CREATE TABLE dumped (id INT);\n" if ddl else "")
+                + "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n"
+                "/*!40101 SET NAMES latin1 */;\n"
+                "/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */;\n"
+                "/*!40103 SET TIME_ZONE='+05:00' */;\n"
+                "/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n"
+                "/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, "
+                "FOREIGN_KEY_CHECKS=0 */;\n"
+                "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n"
+                "/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n"
+                "SET sql_safe_updates = 1, sql_auto_is_null = 1, auto_increment_increment = 7;\n"
+                "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE;\n"
+            ),
+            "002-next.sql": (
+                "CREATE TABLE seen AS SELECT @@foreign_key_checks AS fk, @@unique_checks AS uc,\n"
+                "  @@sql_mode AS mode, @@time_zone AS tz, @@character_set_client AS cs,\n"
+                "  @@character_set_results AS rs, @@collation_connection AS co,\n"
+                "  @@sql_safe_updates AS su, @@sql_notes AS sn, @@sql_auto_is_null AS ai,\n"
+                "  @@auto_increment_increment AS inc, @@tx_isolation AS iso,\n"
+                "  @@tx_read_only AS ro, @OLD_FOREIGN_KEY_CHECKS AS old_fk;\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    columns = "fk, uc, mode, tz, cs, rs, co, su, sn, ai, inc, iso, ro, old_fk"
+    session = (
+        "SELECT @@foreign_key_checks, @@unique_checks, @@sql_mode, @@time_zone, "
+        "@@character_set_client, @@character_set_results, @@collation_connection, "
+        "@@sql_safe_updates, @@sql_notes, @@sql_auto_is_null, @@auto_increment_increment, "
+        "@@tx_isolation, @@tx_read_only, @OLD_FOREIGN_KEY_CHECKS"
+    )
+    before = row(session)
+    assert before[0] == 1
+    assert before[-1] is None
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-dump", True), ("002-next", True)]
+    assert row(f"SELECT {columns} FROM seen") == before  # what the next file saw
+    assert row(session) == before  # and what the session is left with
+
+
+@pytest.mark.parametrize("ddl", [False, True], ids=["dml-only", "with-ddl"])
+def test_a_read_only_session_does_not_reach_the_history_row(
+    tmp_path: Path, settings: object, ddl: bool
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-read-only.sql": ("CREATE TABLE ro (id INT);\n" if ddl else "")
+            + "SET SESSION TRANSACTION READ ONLY;\n",
+            "002-write.sql": "CREATE TABLE written (id INT);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-read-only", True), ("002-write", True)]
+    assert scalar("SELECT @@tx_read_only") == 0
+
+
+def test_foreign_key_checks_off_in_one_file_do_not_reach_the_next(
+    tmp_path: Path, settings: object
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-tables.sql": (
+                "CREATE TABLE parent (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL,\n"
+                "  FOREIGN KEY (parent_id) REFERENCES parent (id)) ENGINE=InnoDB;\n"
+                "SET FOREIGN_KEY_CHECKS = 0;\n"
+            ),
+            "002-orphan.sql": "INSERT INTO child VALUES (1, 999);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-orphan.sql:1: (1452) Cannot add or update a child row" in message
+    assert history() == [("001-tables", True)]
+    assert scalar("SELECT COUNT(*) FROM child") == 0
+
+
+def test_names_set_by_one_file_do_not_garble_the_next(tmp_path: Path, settings: object) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": (
+                "CREATE TABLE words (w VARCHAR(20)) CHARACTER SET utf8mb4;\nSET NAMES latin1;\n"
+            ),
+            "002-row.sql": "INSERT INTO words VALUES ('café');\nSET NAMES binary;\n",
+            # MySQLdb cannot even read a result in the binary character set.
+            "003-row.sql": "INSERT INTO words VALUES ('naïve');\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-table", True), ("002-row", True), ("003-row", True)]
+    assert scalar("SELECT GROUP_CONCAT(w ORDER BY w) FROM words") == "café,naïve"
+    assert scalar("SELECT HEX(w) FROM words WHERE w LIKE 'caf%'") == "636166C3A9"
+
+
+def test_use_in_one_file_does_not_move_the_history_or_the_next_file(
+    tmp_path: Path, settings: object
+) -> None:
+    other = connections["other"].settings_dict["NAME"]
+    home = scalar("SELECT DATABASE()")
+    _write(
+        tmp_path,
+        {
+            "001-elsewhere.sql": f"USE `{other}`;\nCREATE TABLE elsewhere (id INT);\n",
+            "002-here.sql": "CREATE TABLE here (id INT);\n",
+            "003-dml.sql": f"USE `{other}`;\nINSERT INTO elsewhere VALUES (1);\n",
+            "004-here-too.sql": "CREATE TABLE here_too (id INT);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [
+        ("001-elsewhere", True),
+        ("002-here", True),
+        ("003-dml", True),
+        ("004-here-too", True),
+    ]
+    assert tables() >= {"here", "here_too"}
+    assert "elsewhere" not in tables()
+    assert "elsewhere" in tables("other")
+    assert "here" not in tables("other")
+    assert "schema_migrations" not in tables("other")
+    assert scalar("SELECT DATABASE()") == home
+
+
+@pytest.mark.parametrize("ddl", [False, True], ids=["dml-only", "with-ddl"])
+def test_a_failed_file_does_not_leak_its_settings(
+    tmp_path: Path, settings: object, ddl: bool
+) -> None:
+    other = connections["other"].settings_dict["NAME"]
+    home = scalar("SELECT DATABASE()")
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": "CREATE TABLE t (id INT PRIMARY KEY);\n",
+            "002-fails.sql": (
+                "SET FOREIGN_KEY_CHECKS = 0, sql_mode = '', time_zone = '+05:00';\n"
+                + (
+                    f"USE `{other}`;\nCREATE TABLE s (id INT PRIMARY KEY);\n"
+                    "INSERT INTO s VALUES (1), (1);\n"
+                    if ddl
+                    else "INSERT INTO t VALUES (1), (1);\n"
+                )
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    before = row("SELECT @@foreign_key_checks, @@sql_mode, @@time_zone")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "(1062) Duplicate entry" in message
+    # The failure is recorded in this database's history, not in the one the file USEd.
+    assert history() == [("001-table", True)] + ([("002-fails", False)] if ddl else [])
+    assert "schema_migrations" not in tables("other")
+    assert row("SELECT @@foreign_key_checks, @@sql_mode, @@time_zone") == before
+    assert scalar("SELECT DATABASE()") == home
+
+
+def test_autocommit_turned_off_by_a_file_is_turned_back_on(
+    tmp_path: Path, settings: object
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-off.sql": "CREATE TABLE a (id INT);\nSET autocommit = 0;\n",
+            "002-next.sql": "CREATE TABLE b (id INT);\nINSERT INTO b VALUES (1);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert scalar("SELECT @@autocommit") == 1
+    # Committed: a new connection still sees the row and the history.
+    connections["default"].close()
+    assert scalar("SELECT COUNT(*) FROM b") == 1
+    assert history() == [("001-off", True), ("002-next", True)]

@@ -263,3 +263,79 @@ def test_connection_lost_mid_file_is_one_paragraph(
         assert "it was interrupted before it finished" in message
     else:
         assert history() == []
+
+
+def test_file_row_and_commit_travel_together(tmp_path: Path, settings: object) -> None:
+    # One query per small file: BEGIN, its statements, the session restore, the history row
+    # and COMMIT. The row is stamped and timed by the server, and the file's own
+    # BEGIN/COMMIT, a trailing COPY and an empty file all end the same way.
+    (tmp_path / "001-plain.sql").write_text(
+        "CREATE TABLE timed (id int);\nSELECT pg_sleep(0.05);\n"
+    )
+    (tmp_path / "002-wrapped.sql").write_text("BEGIN;\nINSERT INTO timed VALUES (1);\nCOMMIT;\n")
+    (tmp_path / "003-copy-last.sql").write_text("COPY timed (id) FROM stdin;\n2\n3\n\\.\n")
+    (tmp_path / "004-nothing.sql").write_text("-- sqlmigrate: allow-empty\n-- nothing yet\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    before = scalar("SELECT clock_timestamp()")
+    run("sqlmigrate_apply", interactive=False)
+    after = scalar("SELECT clock_timestamp()")
+    assert history() == [
+        ("001-plain", True),
+        ("002-wrapped", True),
+        ("003-copy-last", True),
+        ("004-nothing", True),
+    ]
+    assert scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM timed") == "1,2,3"
+    rows = connections["default"].cursor()
+    rows.execute(
+        "SELECT version, applied_at, execution_time_ms, statements_applied, statements_total, "
+        "applied_by FROM schema_migrations ORDER BY id"
+    )
+    recorded = rows.fetchall()
+    assert all(before <= applied_at <= after for _, applied_at, *_ in recorded)
+    assert recorded[0][2] >= 50  # pg_sleep(0.05) ran inside the timed transaction
+    assert [(row[0], row[3], row[4]) for row in recorded] == [
+        ("001-plain", 2, 2),
+        ("002-wrapped", 3, 3),
+        ("003-copy-last", 1, 1),
+        ("004-nothing", 0, 0),
+    ]
+    assert all(row[5] for row in recorded)  # user@host
+    # Nothing is left open: the next command starts outside a transaction.
+    assert connections["default"].connection.pgconn.transaction_status == 0
+
+
+def test_history_row_failing_rolls_the_file_back(tmp_path: Path, settings: object) -> None:
+    # A file can make its own history INSERT fail (a trigger on the history table): the file
+    # is rolled back with it, and the error says which step failed.
+    (tmp_path / "001-sabotage.sql").write_text(
+        "CREATE TABLE kept (id int);\n"
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN RAISE EXCEPTION 'no history today'; END $$;\n"
+        "CREATE TRIGGER refuse BEFORE INSERT ON schema_migrations\n"
+        "  FOR EACH ROW EXECUTE FUNCTION refuse();\n"
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "Recording the file in the history table failed" in message
+    assert "no history today" in message
+    assert history() == []
+    assert scalar("SELECT to_regclass('kept') IS NULL") is True
+    assert scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'refuse'") == 0
+
+
+@pytest.mark.parametrize("header", ["", "-- sqlmigrate: no-transaction\n"])
+def test_last_statement_ending_in_a_comment_without_semicolon(
+    tmp_path: Path, settings: object, header: str
+) -> None:
+    # What is sent after a file's last statement (the session restore, the history row,
+    # COMMIT) must not end up inside its trailing -- comment.
+    (tmp_path / "001-trailing.sql").write_text(
+        header + "SET search_path TO pg_catalog;\nCREATE TABLE public.tail (id int) -- done"
+    )
+    (tmp_path / "002-after.sql").write_text("CREATE TABLE after_tail (id int)")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-trailing", True), ("002-after", True)]
+    assert scalar("SELECT 'public.after_tail'::regclass::text") == "after_tail"
+    assert connections["default"].connection.pgconn.transaction_status == 0

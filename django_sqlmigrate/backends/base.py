@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from django.db import DatabaseError
 
@@ -22,8 +21,7 @@ TRANSACTION_END = frozenset({("COMMIT",), ("END",)})
 TRANSACTION_ABORT = frozenset({("ROLLBACK",), ("ABORT",)})
 
 
-@dataclass(frozen=True)
-class DatabaseMessage:
+class DatabaseMessage(NamedTuple):
     """A database error, reduced to what a user needs: the text and where it points."""
 
     text: str
@@ -77,6 +75,12 @@ class BaseBackend:
             if self.connection.is_usable():
                 raise
 
+    # -- reading ---------------------------------------------------------------------------
+    def fetch_as_orm(self, sql: str) -> list[tuple[Any, ...]] | None:
+        """The rows of ``sql`` with the values the ORM would return, if this vendor can do it
+        faster than the ORM; None to let the ORM run the query."""
+        return None
+
     # -- what may run where ----------------------------------------------------------------
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
         """Why the database would refuse this statement inside a transaction, if it would."""
@@ -106,6 +110,14 @@ class BaseBackend:
                     cursor.execute(self.decode(sql))  # type: ignore[arg-type]  # bytes for MySQLdb
                 except DatabaseError as exc:
                     raise StatementFailed(index, statement.start, self.message(exc)) from exc
+
+    def execute_recorded(
+        self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]
+    ) -> bool:
+        """Run a transactional file with its history ``row`` in one transaction of its own,
+        committed; False, having done nothing, when the vendor leaves that to the executor's
+        ``transaction.atomic`` (``row`` lacks ``applied_at`` and ``execution_time_ms``)."""
+        return False
 
     def decode(self, sql: bytes) -> str | bytes:
         return sql.decode("utf-8")

@@ -9,10 +9,10 @@ files and ``COPY ... FROM STDIN`` go one statement at a time in autocommit.
 
 from __future__ import annotations
 
-import dataclasses
+import datetime
 import hashlib
 import select
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,12 +31,40 @@ if TYPE_CHECKING:
 BATCH_BYTES = 1 << 20
 # Sent in front of a transactional file's first batch, saving a round trip per file.
 BEGIN_PREFIX = b"BEGIN;"
+# Statements of ours sent after a file's own, and what to call each in an error.
+Tail = tuple[bytes, str]
+RESTORE = "Restoring the session after a file"
+RECORD = "Recording the file in the history table"
+COMMITTING = "COMMIT"
+COMMIT: Tail = (b"COMMIT", COMMITTING)
 
 
 class PostgreSQLBackend(BaseBackend):
     dialect: ClassVar[Dialect] = "postgresql"
     vendor = "postgresql"
-    _restore_sql: bytes | None = None
+    _restore: list[Tail] | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+    def fetch_as_orm(self, sql: str) -> list[tuple[Any, ...]] | None:
+        # Django loads every timestamptz through a Python subclass of psycopg's loader that
+        # swaps in the connection's tzinfo: 3 us a row, most of what reading 10 000 history
+        # rows costs. In a UTC session (USE_TZ, the default TIME_ZONE) psycopg's own loader,
+        # in C with psycopg[binary], returns the very same datetime.timezone.utc values.
+        from psycopg import adapters, postgres, pq
+
+        self.connection.ensure_connection()
+        pgconn: PGconn = self.connection.connection.pgconn
+        if not (
+            self.connection.timezone is datetime.UTC
+            and pgconn.parameter_status(b"TimeZone") == b"UTC"
+        ):
+            return None
+        oid = postgres.types["timestamptz"].oid
+        with self.connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader(oid, adapters.get_loader(oid, pq.Format.TEXT))
+            cursor.execute(sql)
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
 
     # -- locking ---------------------------------------------------------------------------
     def lock_key(self) -> int:
@@ -133,21 +161,90 @@ class PostgreSQLBackend(BaseBackend):
             restore = self._session_restore()
             restored = False
             try:
+                # The session restore rides with the last batch, inside the file's transaction
+                # and before its history row: no round trip of its own for every file.
                 restored = self._execute(
-                    source, statements, transactional=transactional, restore=restore
+                    source, statements, transactional=transactional, tail=restore, tail_alone=False
                 )
             finally:
                 if not restored:
                     self._restore_session(restore)
+
+    def execute_recorded(
+        self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]
+    ) -> bool:
+        # As psql -1 would, but in one query for a small file: BEGIN, the statements, the
+        # session restore, the history INSERT and COMMIT. The server times the file
+        # (transaction_timestamp() is when BEGIN ran) and stamps the row with its own clock.
+        # A transaction already open is the caller's (transaction.atomic, a Django migration's
+        # ApplySQLMigrations): then it decides when to commit, through the executor's path.
+        from psycopg import pq
+
+        self.connection.ensure_connection()
+        pgconn: PGconn = self.connection.connection.pgconn
+        if (
+            self.connection.in_atomic_block
+            or not self.connection.get_autocommit()
+            or pgconn.transaction_status != pq.TransactionStatus.IDLE
+        ):
+            return False
+        with self.connection.wrap_database_errors:
+            tail = [*self._session_restore(), (self._insert(pgconn, row), RECORD), COMMIT]
+            try:
+                self._execute(source, statements, transactional=True, tail=tail, tail_alone=True)
+                if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                    raise DatabaseError(
+                        "The file's transaction was still open after its COMMIT was sent, so it "
+                        "was rolled back and nothing is recorded."
+                    )
+            finally:
+                # After a failure the transaction is aborted (or, interrupted, still open): roll
+                # it back, and every SET of the file with it.
+                if pgconn.transaction_status in (
+                    pq.TransactionStatus.INTRANS,
+                    pq.TransactionStatus.INERROR,
+                ):
+                    self._rollback(pgconn)
+        return True
+
+    def _insert(self, pgconn: PGconn, row: dict[str, Any]) -> bytes:
+        from psycopg import pq
+
+        from ..models import SchemaMigration
+
+        quote = pq.Escaping(pgconn).escape_literal
+        values = {
+            **{column: _literal(quote, value) for column, value in row.items()},
+            "applied_at": b"pg_catalog.clock_timestamp()",
+            "execution_time_ms": (
+                b"(extract(epoch FROM pg_catalog.clock_timestamp() - "
+                b"pg_catalog.transaction_timestamp()) * 1000)::bigint"
+            ),
+        }
+        table = self.connection.ops.quote_name(SchemaMigration._meta.db_table)
+        columns = ", ".join(map(self.connection.ops.quote_name, values))
+        return b"INSERT INTO %s (%s) VALUES (%s)" % (
+            table.encode(),
+            columns.encode(),
+            b", ".join(values.values()),
+        )
+
+    def _rollback(self, pgconn: PGconn) -> None:
+        try:
+            self._run(pgconn, b"ROLLBACK", 0, 0)
+        except Exception:  # the connection is gone, and the transaction with it
+            if self.connection.is_usable():
+                raise
 
     # -- session state ---------------------------------------------------------------------
     # psql runs each file in a session of its own, so a file's SET search_path, SET ROLE or
     # pg_dump's set_config('search_path', '', false) never reaches the next file (nor our
     # history row). Files here share one session: after each file its settings go back to
     # what the connection had before the first one (its startup options and Django's SETs).
-    def _session_restore(self) -> bytes:
-        """The query that puts the session back as it was before any file ran (built once)."""
-        if self._restore_sql is None:
+    def _session_restore(self) -> list[Tail]:
+        """The statements that put the session back as it was before any file ran (built
+        once)."""
+        if self._restore is None:
             from psycopg import pq
 
             pgconn: PGconn = self.connection.connection.pgconn
@@ -168,10 +265,10 @@ class PostgreSQLBackend(BaseBackend):
                 % (quote(name.encode()), quote(value.encode()))
                 for name, value in settings
             ]
-            self._restore_sql = b";".join(parts)
-        return self._restore_sql
+            self._restore = [(part, RESTORE) for part in parts]
+        return self._restore
 
-    def _restore_session(self, restore: bytes) -> None:
+    def _restore_session(self, restore: list[Tail]) -> None:
         from psycopg import pq
 
         conn = self.connection.connection
@@ -180,7 +277,7 @@ class PostgreSQLBackend(BaseBackend):
         pgconn: PGconn = conn.pgconn
         # A failed transaction is rolled back, and every SET made inside it with it.
         if pgconn.transaction_status in (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS):
-            self._run(pgconn, restore, 0, 0)
+            self._run(pgconn, b"", 0, 0, tail=restore)
 
     def _execute(
         self,
@@ -188,9 +285,11 @@ class PostgreSQLBackend(BaseBackend):
         statements: Sequence[Statement],
         *,
         transactional: bool,
-        restore: bytes,
+        tail: Sequence[Tail],
+        tail_alone: bool,
     ) -> bool:
-        """Run the statements; True when ``restore`` went with the last batch."""
+        """Run the statements, then ``tail``: with the last batch of a transactional file,
+        or on its own when ``tail_alone``. True when ``tail`` was sent."""
         from ..splitter import leading_words
 
         self.connection.ensure_connection()
@@ -228,8 +327,6 @@ class PostgreSQLBackend(BaseBackend):
             if not transactional or batch_bytes >= BATCH_BYTES:
                 flush()
         if transactional and batch:
-            # The session restore rides with the last batch, inside the file's transaction and
-            # before its history row: no round trip of its own for every file.
             first, last = statements[batch[0]], statements[batch[-1]]
             self._run(
                 pgconn,
@@ -237,11 +334,15 @@ class PostgreSQLBackend(BaseBackend):
                 batch[0],
                 first.start,
                 BEGIN_PREFIX if begin else b"",
-                suffix=b";" + restore,
+                tail=tail,
                 count=len(batch),
             )
             return True
         flush()
+        if tail_alone:  # after COPY, the file's own COMMIT, or an empty file
+            prefix = BEGIN_PREFIX if begin else b""
+            self._run(pgconn, b"", len(statements), len(source), prefix, tail=tail)
+            return True
         return False
 
     def _run(
@@ -252,17 +353,23 @@ class PostgreSQLBackend(BaseBackend):
         sent_start: int,
         prefix: bytes = b"",
         *,
-        suffix: bytes = b"",
+        tail: Sequence[Tail] = (),
         count: int = 0,
     ) -> None:
         """Send one (multi-statement) query and raise at the first failed statement.
 
         ``prefix`` is one statement (BEGIN;) sent in front of ``query``, outside its numbering;
-        ``suffix`` (the session restore) follows the ``count`` statements of ``query``.
+        ``tail``, statements of ours (the session restore, the history row, COMMIT), follow
+        the ``count`` statements of ``query``.
         """
         from psycopg import pq
 
-        pgconn.send_query(prefix + query + suffix if prefix or suffix else query)
+        if tail:
+            # A newline first: the file's last statement may end in a -- comment, with no
+            # semicolon, which would swallow what follows on its line.
+            statements = [sql for sql, _ in tail]
+            query = b"\n;".join([query, *statements] if query else statements)
+        pgconn.send_query(prefix + query if prefix else query)
         done = -1 if prefix else 0
         failure: PGresult | None = None
         try:
@@ -287,11 +394,14 @@ class PostgreSQLBackend(BaseBackend):
             raise
         if failure is not None:
             message = self._result_message(failure)
-            if suffix and done >= count:  # the file's statements all ran; the restore did not
-                raise DatabaseError(f"Restoring the session after a file failed: {message.text}")
+            if tail and done >= count:  # the file's statements all ran; one of ours did not
+                kind = tail[min(done - count, len(tail) - 1)][1]
+                if kind == COMMITTING:
+                    raise StatementFailed(first_index + count, sent_start, message)
+                raise DatabaseError(f"{kind} failed: {message.text}")
             if prefix and message.position is not None:
                 position = max(1, message.position - len(prefix))
-                message = dataclasses.replace(message, position=position)
+                message = message._replace(position=position)
             raise StatementFailed(first_index + max(done, 0), sent_start, message)
 
     def _copy(self, conn: Any, source: bytes, statement: Statement, index: int) -> None:
@@ -354,3 +464,14 @@ def _format(severity: str, primary: str, detail: str, hint: str, sqlstate: str) 
     if sqlstate:
         text += f" (SQLSTATE {sqlstate})"
     return text
+
+
+def _literal(quote: Callable[[bytes], bytes], value: object) -> bytes:
+    """A history value as an SQL literal (the row travels inside a multi-statement query)."""
+    if value is None:
+        return b"NULL"
+    if isinstance(value, bool):
+        return b"TRUE" if value else b"FALSE"
+    if isinstance(value, int):
+        return str(value).encode()
+    return quote(str(value).encode())

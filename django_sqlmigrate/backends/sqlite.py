@@ -2,6 +2,10 @@
 
 Statements go one at a time through ``cursor.execute``: ``executescript`` would commit first.
 Whole runs are serialised by an OS file lock beside the database file.
+
+The ``sqlite3`` shell opens a new connection for each file; here the files of a run share one.
+After each file its connection settings are put back as they were before the first one: the
+PRAGMAS below, ``case_sensitive_like``, and the databases the file attached.
 """
 
 from __future__ import annotations
@@ -10,16 +14,61 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
+
+from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from .base import BaseBackend, poll
+from .base import BaseBackend, StatementFailed, poll
 
 if TYPE_CHECKING:
-    from ..splitter import Dialect
+    from ..splitter import Dialect, Statement
+
+# Connection-scoped pragmas a file may change that the next file and the history row must not
+# inherit. Those this SQLite build lacks are left out. Not here: journal_mode (WAL is a property
+# of the database file), locking_mode, mmap_size, and defer_foreign_keys (reset by every
+# COMMIT and ROLLBACK).
+PRAGMAS = (
+    # What Django sets when it connects (foreign_keys: the 12-step ALTER TABLE turns it off).
+    "foreign_keys",
+    "legacy_alter_table",
+    # How later statements behave; query_only would make the history row itself fail.
+    "recursive_triggers",
+    "ignore_check_constraints",
+    "query_only",
+    "writable_schema",
+    "trusted_schema",
+    "reverse_unordered_selects",
+    "automatic_index",
+    "cell_size_check",
+    # Speed and durability, often changed for a bulk load (busy_timeout: Django's timeout).
+    "synchronous",
+    "secure_delete",
+    "cache_size",
+    "temp_store",
+    "busy_timeout",
+)
+# case_sensitive_like cannot be read back; LIKE says how it is set.
+LIKE_IS_CASE_INSENSITIVE = "'a' LIKE 'A'"
+
+
+@dataclass(frozen=True)
+class _SessionState:
+    """The connection's settings before the first file, and the query that compares with them.
+
+    ``check`` reads the ``pragmas``, LIKE's case sensitivity and how many databases are
+    attached that were not before (those in ``attached``).
+    """
+
+    pragmas: tuple[str, ...]
+    values: tuple[Any, ...]
+    like: Any
+    attached: frozenset[str]
+    check: str
 
 
 def _try_lock(handle: IO[str]) -> bool:
@@ -84,3 +133,104 @@ class SQLiteBackend(BaseBackend):
         if words[:1] == ("VACUUM",):
             return "SQLite cannot VACUUM inside a transaction"
         return None
+
+    # -- running ---------------------------------------------------------------------------
+    _session: _SessionState | None = None
+
+    def execute(
+        self,
+        source: bytes,
+        statements: Sequence[Statement],
+        *,
+        transactional: bool,
+    ) -> None:
+        # Put back before the history row is written or updated. Pragmas are not undone by a
+        # rollback; PRAGMA foreign_keys does nothing inside a transaction, so a transactional
+        # file cannot change it, and after a no-transaction file none is open.
+        session = self._session_state()
+        try:
+            super().execute(source, statements, transactional=transactional)
+        except StatementFailed as failure:
+            try:
+                self._restore_session(session)
+            except DatabaseError as exc:
+                raise DatabaseError(
+                    f"{failure.error.text} Then putting the connection's settings back as they "
+                    f"were before the first file failed too: {exc}"
+                ) from exc
+            raise
+        try:
+            self._restore_session(session)
+        except DatabaseError as exc:
+            raise DatabaseError(
+                "Putting the connection's settings back as they were before the first file "
+                f"failed: {exc}"
+            ) from exc
+
+    def _session_state(self) -> _SessionState:
+        """The settings before the first file runs: read once per run."""
+        if self._session is None:
+            with self.connection.cursor() as cursor:
+                pragmas = [name for name in PRAGMAS if _readable(cursor, name)]
+                cursor.execute("SELECT name FROM pragma_database_list")
+                attached = frozenset(name for (name,) in cursor.fetchall()) | {"main", "temp"}
+                check = _check(pragmas, attached)
+                cursor.execute(check)
+                *values, like, _ = cursor.fetchone()
+            self._session = _SessionState(tuple(pragmas), tuple(values), like, attached, check)
+        return self._session
+
+    def _restore_session(self, session: _SessionState) -> None:
+        """One query when the file changed nothing; a PRAGMA for each setting it changed."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(session.check)
+            *now, like, attached = cursor.fetchone()
+            changed = [
+                (name, before)
+                for name, before, after in zip(session.pragmas, session.values, now, strict=True)
+                if before != after
+            ]
+            for name, value in changed:
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
+            if like != session.like and session.like in (0, 1):
+                cursor.execute(f"PRAGMA case_sensitive_like = {1 - session.like}")
+            if attached:
+                cursor.execute("SELECT name FROM pragma_database_list")
+                for (name,) in cursor.fetchall():
+                    if name not in session.attached:
+                        cursor.execute(f"DETACH DATABASE {_quote(name)}")
+            if "foreign_keys" in dict(changed) and self.connection.connection.in_transaction:
+                # The pragma was ignored. End the transaction as the sqlite3 shell would at the
+                # end of the file, then set it.
+                self.connection.connection.rollback()
+                cursor.execute(f"PRAGMA foreign_keys = {int(dict(changed)['foreign_keys'])}")
+                raise DatabaseError(
+                    "the file turned PRAGMA foreign_keys off and left a transaction open (a "
+                    "BEGIN without its COMMIT), inside which SQLite ignores that pragma. That "
+                    "transaction was rolled back, as the sqlite3 shell does when a file ends "
+                    "inside one; commit it in the file."
+                )
+
+
+def _readable(cursor: Any, pragma: str) -> bool:
+    try:
+        cursor.execute(f"SELECT * FROM pragma_{pragma}")
+    except DatabaseError:  # not in this SQLite build
+        return False
+    return cursor.fetchone() is not None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check(pragmas: Sequence[str], attached: frozenset[str]) -> str:
+    """One row: the pragmas, LIKE's case sensitivity, the databases attached since."""
+    known = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(attached))
+    columns = [f"p{index}.*" for index in range(len(pragmas))]  # busy_timeout's is "timeout"
+    columns += [
+        LIKE_IS_CASE_INSENSITIVE,
+        f"(SELECT COUNT(*) FROM pragma_database_list WHERE name NOT IN ({known}))",
+    ]
+    tables = [f"pragma_{name} AS p{index}" for index, name in enumerate(pragmas)]
+    return f"SELECT {', '.join(columns)}" + (f" FROM {', '.join(tables)}" if tables else "")

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from ... import api
-from ...executor import FAILED, MISSING, MODIFIED, Status
+from ...executor import FAILED, MISSING, MODIFIED, OK, Status
 from ...routing import refused_message
 from ..base import SqlMigrateCommand
 
@@ -79,18 +79,17 @@ class Command(SqlMigrateCommand):
         if not status.applied:
             self.stdout.write("  (none)")
         width = max((len(entry.row.version) for entry in status.applied), default=0)
-        styles = {
-            MODIFIED: self.style.ERROR,
-            FAILED: self.style.ERROR,
-            MISSING: self.style.WARNING,
+        styles = {MODIFIED: self.style.ERROR, FAILED: self.style.ERROR, MISSING: self.style.WARNING}
+        # Styled once per state, not once per row: status may print 10 000 rows.
+        labels = {
+            state: styles.get(state, self.style.SUCCESS)(f"{state:<8}")
+            for state in (OK, MODIFIED, MISSING, FAILED)
         }
         lines = []  # one write for thousands of rows
-        for entry in status.applied:
-            row = entry.row
+        for row, state, _ in status.applied:
             duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
-            state = styles.get(entry.state, self.style.SUCCESS)(f"{entry.state:<8}")
             applied_at = row.applied_at.isoformat(" ", "seconds")[:19]  # strftime is slower
-            lines.append(f"  [{state}] {row.version:<{width}}  {applied_at}  {duration:>9}")
+            lines.append(f"  [{labels[state]}] {row.version:<{width}}  {applied_at}  {duration:>9}")
         if lines:
             self.stdout.write("\n".join(lines))
         self.stdout.write(self.style.MIGRATE_HEADING(f"Pending ({len(status.pending)}):"))
