@@ -64,7 +64,7 @@ def status(database: str = DEFAULT_DB_ALIAS) -> Status:
     """Applied rows with their state, pending files, and the problems found."""
     executor = executor_for(database)
     if not allowed(database):
-        return Status(executor.describe(), [], [], allowed=False)
+        return Status(executor.describe(), [], [], [], allowed=False)
     return executor.status()
 
 

@@ -12,11 +12,10 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import Signal
 
@@ -76,12 +75,13 @@ class AppliedState(NamedTuple):
     migration: SqlMigration | None
 
 
-@dataclass
-class Status:
+class Status(NamedTuple):
+    """What ``sqlmigrate_status`` shows for one database."""
+
     database: dict[str, str]
     applied: list[AppliedState]
     pending: list[SqlMigration]
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem]
     allowed: bool = True  # False: the routers refuse SQL migrations on this database
 
     @property
@@ -89,8 +89,7 @@ class Status:
         return [problem for problem in self.problems if problem.is_error]
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """What ``apply`` would run, with the statements of each pending file already split."""
 
     migrations: list[SqlMigration]
@@ -474,10 +473,11 @@ class MigrationExecutor:
                     statements_total=total,
                 )
                 committing = True
-        except DatabaseError as exc:
+        except IntegrityError as exc:
             if not committing:
                 raise
-            # A deferred constraint or trigger fails only at COMMIT: the file is rolled back.
+            # A deferred constraint fails only at COMMIT, which the database refused: the file
+            # is rolled back. (Any other error there, a lost connection, leaves it unknown.)
             raise StatementFailed(total, 0, self.backend.message(exc)) from exc
 
     def _failure(
