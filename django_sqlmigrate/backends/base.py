@@ -98,7 +98,45 @@ class BaseBackend:
         *,
         transactional: bool,
     ) -> None:
-        """Run ``statements`` in order; raise StatementFailed at the first failure."""
+        """Run ``statements`` in order; raise StatementFailed at the first failure.
+
+        Then, failed or not, put the session back as it was before the first file
+        (``restore_session``): the vendor's client would run each file in a session of its
+        own, and the history row is written on this one next.
+        """
+        self.snapshot_session()
+        try:
+            self.run_statements(source, statements, transactional=transactional)
+        except StatementFailed as failure:
+            try:
+                self.restore_session(source)
+            except DatabaseError as exc:
+                if self.connection.is_usable():
+                    raise DatabaseError(
+                        f"{failure.error.text} Then putting the session back as it was before "
+                        f"the first file failed too: {exc}"
+                    ) from exc
+            raise
+        try:
+            self.restore_session(source)
+        except DatabaseError as exc:
+            raise DatabaseError(
+                f"Putting the session back as it was before the first file failed: {exc}"
+            ) from exc
+
+    def snapshot_session(self) -> None:
+        """Note the session's settings before the first file runs (once per run)."""
+
+    def restore_session(self, source: bytes) -> None:
+        """Put back what the file ``source`` changed in the session since the snapshot."""
+
+    def run_statements(
+        self,
+        source: bytes,
+        statements: Sequence[Statement],
+        *,
+        transactional: bool,
+    ) -> None:
         from ..splitter import leading_words
 
         with self.connection.cursor() as cursor:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from .base import BaseBackend, DatabaseMessage, StatementFailed
+from .base import BaseBackend, DatabaseMessage
 
 if TYPE_CHECKING:
     from ..splitter import Dialect, Statement
@@ -172,35 +172,14 @@ class MySQLBackend(BaseBackend):
     # -- running ---------------------------------------------------------------------------
     _session: _SessionState | None = None
 
-    def execute(
-        self,
-        source: bytes,
-        statements: Sequence[Statement],
-        *,
-        transactional: bool,
-    ) -> None:
-        # Put back before the history row is written or updated, so it lands in this database
-        # in Django's character set. Session variables are not transactional: inside a DML
-        # file's transaction they change at once, and a rollback does not undo them.
-        session = self._session_state()
-        try:
-            super().execute(source, statements, transactional=transactional)
-        except StatementFailed as failure:
-            try:
-                self._restore_session(session, source)
-            except DatabaseError as exc:
-                if self.connection.is_usable():
-                    raise DatabaseError(
-                        f"{failure.error.text} Then putting the session back as it was before "
-                        f"the first file failed too: {exc}"
-                    ) from exc
-            raise
-        try:
-            self._restore_session(session, source)
-        except DatabaseError as exc:
-            raise DatabaseError(
-                f"Putting the session back as it was before the first file failed: {exc}"
-            ) from exc
+    # Put back before the history row is written or updated, so it lands in this database in
+    # Django's character set. Session variables are not transactional: inside a DML file's
+    # transaction they change at once, and a rollback does not undo them.
+    def snapshot_session(self) -> None:
+        self._session_state()
+
+    def restore_session(self, source: bytes) -> None:
+        self._restore_session(self._session_state(), source)
 
     def _session_state(self) -> _SessionState:
         """The session before the first file runs: read once per run (a few queries)."""

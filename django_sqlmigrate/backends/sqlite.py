@@ -23,10 +23,10 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from .base import BaseBackend, StatementFailed, poll
+from .base import BaseBackend, poll
 
 if TYPE_CHECKING:
-    from ..splitter import Dialect, Statement
+    from ..splitter import Dialect
 
 # Connection-scoped pragmas a file may change that the next file and the history row must not
 # inherit. Those this SQLite build lacks are left out. Not here: journal_mode (WAL is a property
@@ -137,35 +137,14 @@ class SQLiteBackend(BaseBackend):
     # -- running ---------------------------------------------------------------------------
     _session: _SessionState | None = None
 
-    def execute(
-        self,
-        source: bytes,
-        statements: Sequence[Statement],
-        *,
-        transactional: bool,
-    ) -> None:
-        # Put back before the history row is written or updated. Pragmas are not undone by a
-        # rollback; PRAGMA foreign_keys does nothing inside a transaction, so a transactional
-        # file cannot change it, and after a no-transaction file none is open.
-        session = self._session_state()
-        try:
-            super().execute(source, statements, transactional=transactional)
-        except StatementFailed as failure:
-            try:
-                self._restore_session(session)
-            except DatabaseError as exc:
-                raise DatabaseError(
-                    f"{failure.error.text} Then putting the connection's settings back as they "
-                    f"were before the first file failed too: {exc}"
-                ) from exc
-            raise
-        try:
-            self._restore_session(session)
-        except DatabaseError as exc:
-            raise DatabaseError(
-                "Putting the connection's settings back as they were before the first file "
-                f"failed: {exc}"
-            ) from exc
+    # Put back before the history row is written or updated. Pragmas are not undone by a
+    # rollback; PRAGMA foreign_keys does nothing inside a transaction, so a transactional file
+    # cannot change it, and after a no-transaction file none is open.
+    def snapshot_session(self) -> None:
+        self._session_state()
+
+    def restore_session(self, source: bytes) -> None:
+        self._restore_session(self._session_state())
 
     def _session_state(self) -> _SessionState:
         """The settings before the first file runs: read once per run."""
