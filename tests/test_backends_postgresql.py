@@ -148,6 +148,7 @@ def test_concurrently_in_a_transactional_file_is_refused_before_anything_runs(
         ("CREATE DATABASE other_db;", "CREATE DATABASE cannot run"),
         ("ALTER SYSTEM SET work_mem = '8MB';", "ALTER SYSTEM cannot run"),
         ("ROLLBACK;", "ROLLBACK would throw away the migration's own transaction"),
+        ("PREPARE TRANSACTION 'x';", "PREPARE TRANSACTION would end the migration's own"),
     ],
 )
 def test_other_statements_refused_in_a_transaction(

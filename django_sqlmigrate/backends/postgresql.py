@@ -123,6 +123,10 @@ class PostgreSQLBackend(BaseBackend):
         first = words[:1]
         if first == ("VACUUM",):
             return "VACUUM cannot run inside a transaction block"
+        if words[:2] == ("PREPARE", "TRANSACTION"):
+            # It would end the migration's transaction with the file's changes left prepared,
+            # not committed, and the history row written in a transaction of its own.
+            return "PREPARE TRANSACTION would end the migration's own transaction"
         if "CONCURRENTLY" in words and first in (("CREATE",), ("DROP",), ("REINDEX",)):
             return f"{' '.join(words[:2])} ... CONCURRENTLY cannot run inside a transaction block"
         if first == ("REINDEX",) and words[1:2] in (("SYSTEM",), ("DATABASE",)):
