@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -413,7 +413,7 @@ class MigrationExecutor:
                 # transaction is open; otherwise (other vendors, the caller's transaction)
                 # Django's atomic block holds the file and the row.
                 if not self.backend.execute_recorded(source, statements, row):
-                    self._execute_atomic(migration, source, statements, started)
+                    self._execute_atomic(source, statements, row, started)
             except StatementFailed as exc:
                 raise self._failure(migration, source, statements, exc, rolled_back=True) from None
         else:
@@ -458,27 +458,21 @@ class MigrationExecutor:
         self._progress("apply_success", migration, (time.perf_counter() - started) * 1000)
 
     def _execute_atomic(
-        self, migration: SqlMigration, source: bytes, statements: list[Statement], started: float
+        self, source: bytes, statements: list[Statement], row: dict[str, Any], started: float
     ) -> None:
-        total = len(statements)
         committing = False
         try:
             with transaction.atomic(using=self.connection.alias):
                 self.backend.execute(source, statements, transactional=True)
                 elapsed = round((time.perf_counter() - started) * 1000)
-                self.recorder.insert(
-                    migration,
-                    execution_time_ms=elapsed,
-                    statements_applied=total,
-                    statements_total=total,
-                )
+                self.recorder.insert_row(row, execution_time_ms=elapsed)
                 committing = True
         except IntegrityError as exc:
             if not committing:
                 raise
             # A deferred constraint fails only at COMMIT, which the database refused: the file
             # is rolled back. (Any other error there, a lost connection, leaves it unknown.)
-            raise StatementFailed(total, 0, self.backend.message(exc)) from exc
+            raise StatementFailed(len(statements), 0, self.backend.message(exc)) from exc
 
     def _failure(
         self,

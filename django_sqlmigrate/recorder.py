@@ -174,8 +174,11 @@ class MigrationRecorder:
             statements_total=statements_total,
             error=error,
         )
-        row["applied_at"] = self._now()
-        row["execution_time_ms"] = execution_time_ms
+        self.insert_row(row, execution_time_ms=execution_time_ms)
+
+    def insert_row(self, row: dict[str, Any], *, execution_time_ms: int | None) -> None:
+        """Write ``row`` (from ``row()``), stamped now."""
+        row = {**row, "applied_at": self._now(), "execution_time_ms": execution_time_ms}
         quote = self.connection.ops.quote_name
         with self.connection.cursor() as cursor:
             cursor.execute(
