@@ -51,8 +51,7 @@ def sql_dependencies(migration: SqlMigration) -> list[str]:
 def merge(parts: Sequence[LoadResult]) -> LoadResult:
     """Interleave namespaces: the first whose next file has its SQL dependencies placed."""
     result = LoadResult(problems=[p for part in parts for p in part.problems])
-    depending = [m for part in parts for m in part.migrations if m.depends_on]
-    if not any(sql_dependencies(migration) for migration in depending):
+    if not any(sql_dependencies(m) for part in parts for m in part.migrations if m.depends_on):
         # Each namespace whole, in order: what the interleaving below would do.
         result.migrations = [m for part in parts for m in part.migrations]
         return result

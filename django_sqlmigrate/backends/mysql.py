@@ -178,9 +178,6 @@ class MySQLBackend(BaseBackend):
     def snapshot_session(self) -> None:
         self._session_state()
 
-    def restore_session(self, source: bytes) -> None:
-        self._restore_session(self._session_state(), source)
-
     def _session_state(self) -> _SessionState:
         """The session before the first file runs: read once per run (a few queries)."""
         if self._session is not None:
@@ -232,8 +229,9 @@ class MySQLBackend(BaseBackend):
         )
         return self._session
 
-    def _restore_session(self, session: _SessionState, source: bytes) -> None:
+    def restore_session(self, source: bytes) -> None:
         """One query when the file changed nothing; a SET (and a USE) when it did."""
+        session = self._session_state()
         assignments: list[str] = []
         params: list[Any] = []
         with self.connection.cursor() as cursor:

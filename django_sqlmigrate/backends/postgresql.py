@@ -162,7 +162,7 @@ class PostgreSQLBackend(BaseBackend):
         # psycopg's own errors (a connection lost mid-file) become Django's DatabaseError,
         # which the commands report in one paragraph.
         with self.connection.wrap_database_errors:
-            restore = self._session_restore()
+            restore = self._restore_statements()
             restored = False
             try:
                 # The session restore rides with the last batch, inside the file's transaction
@@ -172,7 +172,7 @@ class PostgreSQLBackend(BaseBackend):
                 )
             finally:
                 if not restored:
-                    self._restore_session(restore)
+                    self._send_restore(restore)
 
     def execute_recorded(
         self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]
@@ -193,7 +193,7 @@ class PostgreSQLBackend(BaseBackend):
         ):
             return False
         with self.connection.wrap_database_errors:
-            tail = [*self._session_restore(), (self._insert(pgconn, row), RECORD), COMMIT]
+            tail = [*self._restore_statements(), (self._insert(pgconn, row), RECORD), COMMIT]
             try:
                 self._execute(source, statements, transactional=True, tail=tail, tail_alone=True)
                 if pgconn.transaction_status != pq.TransactionStatus.IDLE:
@@ -245,7 +245,7 @@ class PostgreSQLBackend(BaseBackend):
     # pg_dump's set_config('search_path', '', false) never reaches the next file (nor our
     # history row). Files here share one session: after each file its settings go back to
     # what the connection had before the first one (its startup options and Django's SETs).
-    def _session_restore(self) -> list[Tail]:
+    def _restore_statements(self) -> list[Tail]:
         """The statements that put the session back as it was before any file ran (built
         once)."""
         if self._restore is None:
@@ -272,7 +272,7 @@ class PostgreSQLBackend(BaseBackend):
             self._restore = [(part, RESTORE) for part in parts]
         return self._restore
 
-    def _restore_session(self, restore: list[Tail]) -> None:
+    def _send_restore(self, restore: list[Tail]) -> None:
         from psycopg import pq
 
         conn = self.connection.connection

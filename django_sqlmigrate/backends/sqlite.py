@@ -143,9 +143,6 @@ class SQLiteBackend(BaseBackend):
     def snapshot_session(self) -> None:
         self._session_state()
 
-    def restore_session(self, source: bytes) -> None:
-        self._restore_session(self._session_state())
-
     def _session_state(self) -> _SessionState:
         """The settings before the first file runs: read once per run."""
         if self._session is None:
@@ -159,8 +156,9 @@ class SQLiteBackend(BaseBackend):
             self._session = _SessionState(tuple(pragmas), tuple(values), like, attached, check)
         return self._session
 
-    def _restore_session(self, session: _SessionState) -> None:
+    def restore_session(self, source: bytes) -> None:
         """One query when the file changed nothing; a PRAGMA for each setting it changed."""
+        session = self._session_state()
         with self.connection.cursor() as cursor:
             cursor.execute(session.check)
             *now, like, attached = cursor.fetchone()
