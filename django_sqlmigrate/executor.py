@@ -25,7 +25,14 @@ from .backends.base import transaction_control
 from .conf import app_settings
 from .dependencies import unmet_dependencies
 from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
-from .loader import LoadResult, MigrationLoader, SourceError, SqlMigration
+from .loader import (
+    LoadResult,
+    MigrationLoader,
+    SourceError,
+    SqlMigration,
+    line_and_column,
+    version_number,
+)
 from .namespaces import load_all
 from .problems import Problem, display_path
 from .recorder import AppliedMigration, MigrationRecorder
@@ -39,13 +46,6 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[str, SqlMigration, float | None], None]
 
 OK, MODIFIED, MISSING, FAILED = "ok", "modified", "missing", "failed"
-
-
-def line_and_column(source: bytes, offset: int) -> tuple[int, int]:
-    """1-based line and character column of a byte offset, as an editor shows them."""
-    line_start = source.rfind(b"\n", 0, offset) + 1
-    column = len(source[line_start:offset].decode("utf-8", "replace")) + 1
-    return source.count(b"\n", 0, offset) + 1, column
 
 
 @contextmanager
@@ -137,9 +137,16 @@ class MigrationExecutor:
         problems = list(loaded.problems)
         rows = []
         highest: dict[str | None, int] = {}  # per namespace: an app's numbers are its own
+        # Rows whose file is gone, by (namespace, number): a pending file with that number is
+        # the same migration renamed, or a new one reusing the number; either way not to run.
+        gone: dict[tuple[str | None, int], AppliedMigration] = {}
         for version, row in applied.items():
             migration = files.get(version)
-            if migration is not None and migration.number > highest.get(migration.app_label, 0):
+            if migration is None:
+                key = version_number(version)
+                if key is not None:
+                    gone.setdefault(key, row)
+            elif migration.number > highest.get(migration.app_label, 0):
                 highest[migration.app_label] = migration.number
             if not row.success:
                 state = FAILED
@@ -175,9 +182,15 @@ class MigrationExecutor:
                 state = OK
             rows.append(AppliedState(row, state, migration))
         pending = [m for m in loaded.migrations if m.version not in applied]
+        if gone and pending:
+            problems = self._reused_numbers(pending, gone, loaded.migrations, problems)
         for migration in pending:
             top = highest.get(migration.app_label)
-            if top is not None and migration.number < top:
+            if (
+                top is not None
+                and migration.number < top
+                and (migration.app_label, migration.number) not in gone
+            ):
                 problems.append(
                     Problem(
                         "E010",
@@ -192,6 +205,54 @@ class MigrationExecutor:
                     )
                 )
         return Status(self.describe(), rows, pending, problems)
+
+    @staticmethod
+    def _reused_numbers(
+        pending: list[SqlMigration],
+        gone: dict[tuple[str | None, int], AppliedMigration],
+        migrations: list[SqlMigration],
+        problems: list[Problem],
+    ) -> list[Problem]:
+        """E018 for a pending file numbered like an applied row whose file is gone; that row's
+        W002 ("its file is missing") is replaced by it."""
+        replaced: set[str] = set()
+        for migration in pending:
+            row = gone.get((migration.app_label, migration.number))
+            if row is None:
+                continue
+            replaced.add(row.version)
+            when = f"{row.applied_at:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+            top = max(
+                [m.number for m in migrations if m.app_label == migration.app_label]
+                + [number for label, number in gone if label == migration.app_label]
+            )
+            if row.checksum == migration.checksum:
+                hint = (
+                    f"Its text is the same as {row.version}'s: if it is that file renamed, run "
+                    "`manage.py sqlmigrate_repair --accept-renames` to record the new name. If "
+                    f"it is a new migration, renumber it above {top}."
+                )
+            else:
+                hint = (
+                    f"Its text differs from what {row.version} applied: if it is a new "
+                    f"migration, renumber it above {top}; if it is {row.version} renamed, "
+                    "restore its name (and its text)."
+                )
+            problems.append(
+                Problem(
+                    "E018",
+                    f"{migration.version} is pending, but number {migration.number}"
+                    + (f" of app {migration.app_label!r}" if migration.app_label else "")
+                    + f" is applied already, as {row.version} ({when}), whose file is gone. "
+                    "Applying it would run that number a second time.",
+                    hint=hint,
+                    path=migration.path,
+                    version=migration.version,
+                )
+            )
+        if not replaced:
+            return problems
+        return [p for p in problems if not (p.code == "W002" and p.version in replaced)]
 
     @staticmethod
     def _refuse_errors(loaded: LoadResult) -> None:
@@ -248,7 +309,7 @@ class MigrationExecutor:
             source = migration.read()
             statements = list(split(source, self.backend.dialect))
         except SourceError as exc:
-            return [], [Problem("E004", str(exc), path=migration.path)]
+            return [], [Problem(exc.code, str(exc), path=migration.path, line=exc.line)]
         except SplitError as exc:
             line, column = line_and_column(source, exc.offset)
             return [], [

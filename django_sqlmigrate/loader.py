@@ -23,6 +23,8 @@ from .problems import Problem
 FILE_NAME_PATTERN = "NNN-kebab-description.sql"
 FILE_NAME_RE = re.compile(r"(?P<number>[0-9]+)-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.sql")
 DOWN_SUFFIX = ".down.sql"
+# The history table's version column (models.SchemaMigration.version) holds this many characters.
+MAX_VERSION_LENGTH = 255
 CHECKSUM_PREFIX = "sha256:"
 
 DIRECTIVE_RE = re.compile(rb"--\s*sqlmigrate\s*:(?P<rest>.*)")
@@ -46,11 +48,32 @@ _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows
 
 
 class SourceError(Exception):
-    """The file cannot be used as SQL text at all (unreadable, not UTF-8)."""
+    """The file cannot be used as SQL text at all (unreadable, not UTF-8, a NUL byte)."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None, code: str = "E004") -> None:
         super().__init__(message)
         self.line = line
+        self.code = code
+
+
+def line_and_column(source: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of a byte offset, as an editor shows them."""
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    column = len(source[line_start:offset].decode("utf-8", "replace")) + 1
+    return source.count(b"\n", 0, offset) + 1, column
+
+
+def _nul_byte(source: bytes) -> SourceError:
+    """A NUL byte ends a C string: libpq would silently cut the statement at it."""
+    line, column = line_and_column(source, source.index(b"\0"))
+    return SourceError(
+        f"contains a NUL byte (0x00) at line {line}, column {column}. SQL text cannot hold one: "
+        "PostgreSQL's and SQLite's client libraries end the statement there, silently, so the "
+        "file is refused on every database. Remove it; binary data belongs in a literal such "
+        "as X'00' or '\\x00'::bytea.",
+        line=line,
+        code="E017",
+    )
 
 
 def check_utf8(raw: bytes) -> None:
@@ -107,9 +130,11 @@ def read_source(path: str | Path) -> bytes:
         raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
     if not raw.isascii():
         check_utf8(raw)
-        if raw.startswith(_UTF8_BOM):
-            return normalize(raw)
-    return normalize(raw) if b"\r" in raw else raw
+    if b"\r" in raw or raw.startswith(_UTF8_BOM):
+        raw = normalize(raw)
+    if b"\0" in raw:
+        raise _nul_byte(raw)
+    return raw
 
 
 def read_header(path: str | Path) -> bytes:
@@ -127,6 +152,15 @@ def read_header(path: str | Path) -> bytes:
     except OSError as exc:
         raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
     return normalize(b"".join(lines))
+
+
+def version_number(version: str) -> tuple[str | None, int] | None:
+    """``(app_label, number)`` of a version as the history stores it, if it has one."""
+    label, _, stem = version.rpartition(":")
+    digits = stem.partition("-")[0]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return label or None, int(digits)
 
 
 def describe(slug: str) -> str:
@@ -385,10 +419,22 @@ class MigrationLoader:
                 )
             )
             return None
+        version = self.version_of(file_name[: -len(".sql")])
+        if len(version) > MAX_VERSION_LENGTH:
+            problems.append(
+                Problem(
+                    "E001",
+                    f"its version {version[:40]}... is {len(version)} characters long; the "
+                    f"history table's version column holds {MAX_VERSION_LENGTH}.",
+                    hint="Shorten the description in the file name.",
+                    path=Path(file),
+                )
+            )
+            return None
         try:
             source = read_header(file) if self.headers_only else read_source(file)
         except SourceError as exc:
-            problems.append(Problem("E004", str(exc), path=Path(file), line=exc.line))
+            problems.append(Problem(exc.code, str(exc), path=Path(file), line=exc.line))
             return None
         header = parse_header(source, file)
         if header.problems:
@@ -396,7 +442,7 @@ class MigrationLoader:
             if any(problem.is_error for problem in header.problems):
                 return None
         return SqlMigration(
-            self.version_of(file_name[: -len(".sql")]),
+            version,
             int(match["number"]),
             file,
             "" if self.headers_only else checksum(source),

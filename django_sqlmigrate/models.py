@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.db import models
 
 from .conf import app_settings
+from .loader import MAX_VERSION_LENGTH
 
 
 class SchemaMigration(models.Model):
-    version = models.CharField(max_length=255, unique=True)
+    version = models.CharField(max_length=MAX_VERSION_LENGTH, unique=True)
     name = models.CharField(max_length=255)
     applied_at = models.DateTimeField()
     execution_time_ms = models.BigIntegerField(null=True)

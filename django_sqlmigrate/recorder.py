@@ -204,6 +204,12 @@ class MigrationRecorder:
                 [success, execution_time_ms, statements_applied, error, version],
             )
 
+    def rename(self, version: str, *, new_version: str, name: str) -> None:
+        """Record that the file applied as ``version`` is now ``new_version`` (a renamed file)."""
+        SchemaMigration.objects.using(self.connection.alias).filter(version=version).update(
+            version=new_version, name=name[:255]
+        )
+
     def set_checksum(self, version: str, checksum: str) -> None:
         SchemaMigration.objects.using(self.connection.alias).filter(version=version).update(
             checksum=checksum

@@ -11,7 +11,7 @@ import pytest
 from django_sqlmigrate.checks import check_migration_files
 
 from .apps import BILLING, REPORTS, installed
-from .helpers import history, run
+from .helpers import fails, history, run
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -111,3 +111,25 @@ def test_target_takes_a_namespaced_version(sql_scenario: Scenario) -> None:
     with installed(REPORTS, BILLING):
         run("sqlmigrate_apply", target="reports:001-create-report-runs", interactive=False)
         assert history() == [("reports:001-create-report-runs", True)]
+
+
+def test_a_number_applied_under_another_name_counts_per_app(sql_scenario: Scenario) -> None:
+    from django_sqlmigrate.models import SchemaMigration
+
+    sql_scenario("basic")
+    with installed(BILLING):
+        run("migrate", verbosity=0)
+        # As if billing had shipped 002 under another name earlier: its row's file is gone.
+        SchemaMigration.objects.filter(version="billing:002-add-invoice-lines").update(
+            version="billing:002-invoice-lines"
+        )
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert (
+            "billing:002-add-invoice-lines is pending, but number 2 of app 'billing' is applied "
+            "already, as billing:002-invoice-lines" in message
+        )
+        out, _ = run("sqlmigrate_repair", accept_renames=True)
+        assert out == (
+            "Recorded billing:002-invoice-lines as renamed to billing:002-add-invoice-lines.\n"
+        )
+        assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"

@@ -272,3 +272,82 @@ def test_deferred_constraint_failing_at_commit(tmp_path: Path, settings: object)
     assert "001-deferred was rolled back and left no trace" in message
     assert history() == []
     assert "child" not in tables()
+
+
+# -- a NUL byte: refused by the loader, before anything runs -------------------------------
+def test_nul_byte_is_refused_before_anything_runs(tmp_path: Path, settings: object) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    (tmp_path / "001-create-t.sql").write_text(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nINSERT INTO t (id) VALUES (1), (999);\n"
+    )
+    run("sqlmigrate_apply", interactive=False)
+    # libpq would cut this statement at the NUL and delete every row.
+    (tmp_path / "002-delete-one.sql").write_bytes(
+        b"-- sqlmigrate: no-transaction\nSELECT 1;\nDELETE FROM t \x00WHERE id = 999;\n"
+    )
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-delete-one.sql:3: contains a NUL byte (0x00) at line 3, column 15" in message
+    assert scalar("SELECT COUNT(*) FROM t") == 2
+    assert history() == [("001-create-t", True)]
+
+    out, err = run("sqlmigrate_status")
+    assert "error sqlmigrate.E017:" in err
+    with pytest.raises(CommandError, match="1 error"):
+        run("sqlmigrate_validate")
+
+
+# -- a number applied already under another name ---------------------------------------------
+def seeded(folder: Path) -> None:
+    (folder / "001-create-seeds.sql").write_text("CREATE TABLE seeds (id INTEGER);\n")
+    (folder / "002-seed.sql").write_text("INSERT INTO seeds (id) VALUES (1);\n")
+    run("sqlmigrate_apply", interactive=False)
+
+
+@pytest.mark.parametrize("flags", [{}, {"allow_out_of_order": True}])
+def test_renamed_applied_file_is_refused_not_run_again(
+    tmp_path: Path, settings: object, flags: dict[str, bool]
+) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    seeded(tmp_path)
+    (tmp_path / "002-seed.sql").rename(tmp_path / "002-seed-data.sql")
+
+    message = fails("sqlmigrate_apply", interactive=False, **flags)
+    assert "002-seed-data.sql: 002-seed-data is pending, but number 2 is applied already, as " in (
+        message
+    )
+    assert "sqlmigrate_repair --accept-renames" in message
+    assert scalar("SELECT COUNT(*) FROM seeds") == 1
+    assert history() == [("001-create-seeds", True), ("002-seed", True)]
+    with pytest.raises(CommandError):
+        run("sqlmigrate_validate")
+
+    out, _ = run("sqlmigrate_repair", accept_renames=True)
+    assert out == "Recorded 002-seed as renamed to 002-seed-data.\n"
+    assert history() == [("001-create-seeds", True), ("002-seed-data", True)]
+    assert run("sqlmigrate_apply", interactive=False)[0] == "  No SQL migrations to apply.\n"
+    assert scalar("SELECT COUNT(*) FROM seeds") == 1
+
+
+def test_renamed_and_edited_file_is_not_accepted_as_a_rename(
+    tmp_path: Path, settings: object
+) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    seeded(tmp_path)
+    (tmp_path / "002-seed.sql").unlink()
+    (tmp_path / "002-seed-more.sql").write_text("INSERT INTO seeds (id) VALUES (2);\n")
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "Its text differs from what 002-seed applied" in message
+    assert "renumber it above 2" in message
+    assert "accepted as a rename" in fails("sqlmigrate_repair", accept_renames=True)
+    assert history() == [("001-create-seeds", True), ("002-seed", True)]
+    assert scalar("SELECT COUNT(*) FROM seeds") == 1
+
+
+def test_a_reused_number_replaces_the_missing_file_warning(
+    tmp_path: Path, settings: object
+) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    seeded(tmp_path)
+    (tmp_path / "002-seed.sql").rename(tmp_path / "002-seed-data.sql")
+    _, err = run("sqlmigrate_status")
+    assert [line.split(":")[0] for line in err.splitlines()] == ["error sqlmigrate.E018"]

@@ -167,3 +167,85 @@ class TestCreate:
         settings.SQLMIGRATE_DIRS = [tmp_path / "a"]  # type: ignore[attr-defined]
         out, _ = run("sqlmigrate_create", "x", dir=str(tmp_path / "b"))
         assert Path(out.strip()) == tmp_path / "b" / "001-x.sql"
+
+
+class TestCreateNumbering:
+    """A new file is numbered above every file and every number a database has applied."""
+
+    def test_above_an_applied_number_whose_file_is_gone(
+        self, tmp_path: Path, settings: object
+    ) -> None:
+        settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+        (tmp_path / "001-a.sql").write_text("SELECT 1;")
+        (tmp_path / "0002-b.sql").write_text("SELECT 1;")
+        run("sqlmigrate_apply", interactive=False)
+        (tmp_path / "0002-b.sql").unlink()  # an older checkout, or deleted by mistake
+        out, err = run("sqlmigrate_create", "c")
+        assert Path(out.strip()).name == "0003-c.sql"
+        assert err == ""
+
+    def test_above_every_database_that_reads_the_folder(
+        self, tmp_path: Path, settings: object
+    ) -> None:
+        settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+        (tmp_path / "001-a.sql").write_text("SELECT 1;")
+        (tmp_path / "005-e.sql").write_text("SELECT 1;")
+        run("sqlmigrate_apply", interactive=False, database="other")
+        (tmp_path / "005-e.sql").unlink()
+        out, _ = run("sqlmigrate_create", "f")  # --database default: other applied 005
+        assert Path(out.strip()).name == "006-f.sql"
+
+    def test_a_database_that_does_not_read_the_folder_does_not_count(
+        self, tmp_path: Path, settings: object
+    ) -> None:
+        settings.SQLMIGRATE_DIRS = {  # type: ignore[attr-defined]
+            "default": [tmp_path / "main"],
+            "other": [tmp_path / "other"],
+        }
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "007-x.sql").write_text("SELECT 1;")
+        run("sqlmigrate_apply", interactive=False, database="other")
+        out, _ = run("sqlmigrate_create", "first")
+        assert Path(out.strip()) == tmp_path / "main" / "001-first.sql"
+
+    def test_an_unreadable_history_is_a_warning(self, tmp_path: Path, settings: object) -> None:
+        settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+        other = connections["other"]
+        saved = dict(other.settings_dict)
+        other.close()
+        if other.vendor == "sqlite":
+            other.settings_dict["NAME"] = str(tmp_path / "missing" / "db.sqlite3")
+        else:
+            other.settings_dict["PORT"] = "1"  # nothing listens there
+        try:
+            out, err = run("sqlmigrate_create", "g")
+        finally:
+            other.close()
+            other.settings_dict.update(saved)
+        assert Path(out.strip()).name == "001-g.sql"
+        assert err.startswith("Database 'other' (")
+        assert "Its history was not read, so the new number is only above the files" in err
+
+
+class TestCreateRefusals:
+    def test_a_description_too_long_for_a_file_name(self, tmp_path: Path, settings: object) -> None:
+        settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+        message = fails("sqlmigrate_create", "word " * 60)  # 300 characters
+        assert message.startswith("The description is too long: as 001-word-word")
+        assert "Describe the change in at most 247 characters." in message
+        assert list(tmp_path.iterdir()) == []
+        out, _ = run("sqlmigrate_create", "w" * 247)  # the longest that fits: 255 bytes
+        assert len(Path(out.strip()).name) == 255
+
+    def test_a_folder_that_cannot_be_written(self, tmp_path: Path, settings: object) -> None:
+        (tmp_path / "a-file").write_text("")
+        settings.SQLMIGRATE_DIRS = [tmp_path / "a-file" / "sql"]  # type: ignore[attr-defined]
+        message = fails("sqlmigrate_create", "x")
+        assert message.startswith(f"Could not write {tmp_path / 'a-file' / 'sql' / '001-x.sql'}: ")
+        assert "can be created and written by this user, or pass --dir." in message
+
+    def test_accents_are_kept_as_letters(self, tmp_path: Path, settings: object) -> None:
+        settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+        out, _ = run("sqlmigrate_create", "Ajouter la table café 🚀")
+        assert Path(out.strip()).name == "001-ajouter-la-table-cafe.sql"
+        assert "has no letters or digits" in fails("sqlmigrate_create", "🚀🚀")

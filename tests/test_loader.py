@@ -189,3 +189,35 @@ class TestChecksums:
         path.write_text("SELECT 2;")
         with pytest.raises(Exception, match="changed on disk"):
             migration.read()
+
+
+class TestBytesNoDatabaseTakes:
+    def test_nul_byte_names_line_and_column(self, tmp_path: Path) -> None:
+        # Lines and columns are counted after CRLF is normalised, in characters.
+        (tmp_path / "001-nul.sql").write_bytes(b"SELECT 1;\r\nSELECT 'caf\xc3\xa9\x00';\r\n")
+        result = MigrationLoader([tmp_path]).load()
+        assert result.migrations == []
+        (problem,) = result.problems
+        assert (problem.code, problem.line) == ("E017", 2)
+        assert problem.message.startswith("contains a NUL byte (0x00) at line 2, column 13.")
+
+    def test_read_refuses_a_nul_byte_too(self, tmp_path: Path) -> None:
+        path = tmp_path / "001-nul.sql"
+        path.write_bytes(b"\x00")
+        with pytest.raises(Exception, match="at line 1, column 1"):
+            read_source(path)
+
+
+class TestVersionLength:
+    def test_version_longer_than_the_history_column_is_refused(self, tmp_path: Path) -> None:
+        # A file name holds 255 bytes, ".sql" included: only an app label makes it longer.
+        (tmp_path / f"001-{'a' * 243}.sql").write_text("SELECT 1;")  # billing:001-...: 255
+        (tmp_path / f"002-{'b' * 244}.sql").write_text("SELECT 1;")  # 256
+        result = MigrationLoader([tmp_path], "billing").load()
+        assert [len(m.version) for m in result.migrations] == [255]
+        (problem,) = result.problems
+        assert problem.code == "E001"
+        assert problem.path == tmp_path / f"002-{'b' * 244}.sql"
+        assert "is 256 characters long; the history table's version column holds 255" in (
+            problem.message
+        )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -8,11 +9,12 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from ...backends import get_backend
 from ...conf import app_settings
-from ...loader import FILE_NAME_RE, NO_TRANSACTION
+from ...loader import MAX_VERSION_LENGTH, NO_TRANSACTION
+from ...numbering import app_label_of, next_number
 from ...splitter import split
 from ..base import SqlMigrateCommand
 
@@ -37,9 +39,17 @@ FROM_DJANGO = """\
 """
 
 
+# The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+
+
 def slugify(description: str) -> str:
-    """Lowercase words of letters and digits joined by single dashes: safe as a file name."""
-    return "-".join(re.findall(r"[a-z0-9]+", description.lower()))
+    """Lowercase words of letters and digits joined by single dashes: safe as a file name.
+
+    Accents are dropped rather than the letters (``Café`` -> ``cafe``).
+    """
+    ascii_text = unicodedata.normalize("NFKD", description).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
 
 
 class Command(SqlMigrateCommand):
@@ -99,17 +109,9 @@ class Command(SqlMigrateCommand):
             )
         if folder.exists() and not folder.is_dir():
             raise CommandError(f"--dir {folder} is a file, not a folder.")
-        number, width = 1, 3
-        for directory in {folder, *dirs}:
-            if not directory.is_dir():
-                continue
-            for path in directory.glob("*.sql"):
-                match = FILE_NAME_RE.fullmatch(path.name)
-                if match:
-                    number = max(number, int(match["number"]) + 1)
-                    width = max(width, len(match["number"]))
-        folder.mkdir(parents=True, exist_ok=True)
+        number, width = next_number(folder, dirs, database, warn=self.warn)
         path = folder / f"{number:0{width}d}-{slug}.sql"
+        self.check_length(path, folder)
         title = slug.replace("-", " ").capitalize()
         text = TEMPLATE.format(
             directives=f"-- sqlmigrate: {NO_TRANSACTION}\n" if no_transaction else "",
@@ -121,11 +123,45 @@ class Command(SqlMigrateCommand):
         )
         text += body
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             with path.open("x", encoding="utf-8") as handle:
                 handle.write(text)
         except FileExistsError:
             raise CommandError(f"{path} already exists.") from None
+        except OSError as exc:
+            raise CommandError(
+                f"Could not write {path}: {exc.strerror or exc}. Check that the folder "
+                f"{folder} can be created and written by this user, or pass --dir."
+            ) from None
         self.stdout.write(str(path))
+
+    def warn(self, alias: str, exc: Exception) -> None:
+        problem = (
+            self.database_error(alias, exc)
+            if isinstance(exc, DatabaseError)
+            else f"Settings problem: {exc}"
+        )
+        self.stderr.write(
+            self.style.WARNING(
+                f"{problem}\nIts history was not read, so the new number is only above the "
+                "files and the other databases' history."
+            )
+        )
+
+    @staticmethod
+    def check_length(path: Path, folder: Path) -> None:
+        """A file name holds 255 bytes, and the history's version column 255 characters."""
+        label = app_label_of(folder)
+        version = f"{label}:{path.stem}" if label else path.stem
+        over = max(len(path.name.encode()) - NAME_MAX, len(version) - MAX_VERSION_LENGTH)
+        if over > 0:
+            slug = path.stem.split("-", 1)[1]
+            raise CommandError(
+                f"The description is too long: as {path.name[:40]}... the file name would be "
+                f"{over} character{'s' if over != 1 else ''} over the limit (file names hold "
+                f"{NAME_MAX} bytes, and the version {MAX_VERSION_LENGTH} characters). Describe "
+                f"the change in at most {len(slug) - over} characters."
+            )
 
     def django_sql(self, database: str, app_label: str, name: str) -> str:
         """What ``manage.py sqlmigrate`` prints, without its BEGIN/COMMIT (files get their own)."""

@@ -4,7 +4,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from ...executor import FAILED, MODIFIED
+from ...executor import FAILED, MODIFIED, Status
+from ...loader import version_number
+from ...recorder import MigrationRecorder
 from ...routing import executor_for
 from ..base import SqlMigrateCommand
 
@@ -12,7 +14,8 @@ from ..base import SqlMigrateCommand
 class Command(SqlMigrateCommand):
     help = (
         "Repair the history after a failure: remove failed records (so the file runs again), "
-        "mark a failed migration as applied, or accept edited files' checksums."
+        "mark a failed migration as applied, accept edited files' checksums, or accept renamed "
+        "files."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,6 +30,14 @@ class Command(SqlMigrateCommand):
             action="store_true",
             help="Store the current checksum of every applied file that was modified.",
         )
+        parser.add_argument(
+            "--accept-renames",
+            action="store_true",
+            help=(
+                "Record the new name of every applied file that was renamed without changing "
+                "its number or its text."
+            ),
+        )
         parser.add_argument("--lock-timeout", type=float, default=None, metavar="SECONDS")
 
     def handle(
@@ -35,6 +46,7 @@ class Command(SqlMigrateCommand):
         database: str,
         mark_applied: str | None,
         update_checksums: bool,
+        accept_renames: bool,
         lock_timeout: float | None,
         **options: Any,
     ) -> None:
@@ -59,6 +71,8 @@ class Command(SqlMigrateCommand):
                     error="",
                 )
                 changed.append(f"Marked {mark_applied} as applied.")
+            elif accept_renames:
+                changed = self.accept_renames(status, recorder)
             elif update_checksums:
                 for entry in status.applied:
                     if entry.state == MODIFIED and entry.migration is not None:
@@ -75,3 +89,28 @@ class Command(SqlMigrateCommand):
                     )
         for line in changed or ["Nothing to repair."]:
             self.stdout.write(line)
+
+    @staticmethod
+    def accept_renames(status: Status, recorder: MigrationRecorder) -> list[str]:
+        """Rename rows whose file is gone to the pending file with their number and text."""
+        gone = {
+            key: entry.row
+            for entry in status.applied
+            if entry.migration is None and (key := version_number(entry.row.version))
+        }
+        renames = [
+            (row, migration)
+            for migration in status.pending
+            if (row := gone.get((migration.app_label, migration.number))) is not None
+        ]
+        for row, migration in renames:
+            if row.checksum != migration.checksum:
+                raise CommandError(
+                    f"{migration.version} has number {migration.number} like the applied "
+                    f"{row.version}, but not its text ({row.checksum} was applied, the file is "
+                    f"{migration.checksum}), so it is not accepted as a rename and nothing was "
+                    "changed. If it is a new migration, renumber it."
+                )
+        for row, migration in renames:
+            recorder.rename(row.version, new_version=migration.version, name=migration.name)
+        return [f"Recorded {row.version} as renamed to {m.version}." for row, m in renames]
