@@ -22,7 +22,7 @@ from .problems import Problem
 from .routing import allowed, executor_for
 
 # Problems found from the history table; the rest come from the files alone.
-HISTORY_CODES = frozenset({"E009", "E010", "E011", "W002"})
+HISTORY_CODES = frozenset({"E009", "E010", "E011", "E018", "W002"})
 
 
 def as_check_message(problem: Problem, alias: str | None = None) -> checks.CheckMessage:
@@ -46,6 +46,7 @@ def check_migration_files(
         try:
             folders = app_settings.dirs_for(alias)
             app_settings.migration_alias(alias)
+            app_settings.TABLE  # noqa: B018 - validates the setting
         except ImproperlyConfigured as exc:
             return [checks.Error(str(exc), id="sqlmigrate.E013")]
         for problem in load_all(folders, alias, headers_only=True).problems:

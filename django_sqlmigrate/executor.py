@@ -9,6 +9,7 @@ release phases apply each file exactly once.
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,8 +52,13 @@ OK, MODIFIED, MISSING, FAILED = "ok", "modified", "missing", "failed"
 @contextmanager
 def without_gc() -> Iterator[None]:
     """Bulk reading builds tens of thousands of tuples and no reference cycles; the cyclic
-    collector would walk them over and over for nothing (Mercurial's ``util.nogc``)."""
-    if not gc.isenabled():
+    collector would walk them over and over for nothing (Mercurial's ``util.nogc``).
+
+    The switch is process-wide, so it is only thrown when this is the process's only thread
+    (a management command): in a threaded server (the admin) other requests keep their
+    collector.
+    """
+    if not gc.isenabled() or threading.active_count() != 1:
         yield
         return
     gc.disable()

@@ -18,6 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from .backends import get_backend
+from .conf import app_settings
 from .exceptions import SqlMigrateError
 from .loader import SqlMigration
 from .models import SchemaMigration
@@ -71,7 +72,8 @@ class MigrationRecorder:
 
     @property
     def table(self) -> str:
-        return SchemaMigration._meta.db_table
+        """``SQLMIGRATE_TABLE``, checked (the model's ``db_table`` follows it)."""
+        return app_settings.TABLE
 
     def has_table(self) -> bool:
         if not self._has_table:

@@ -36,7 +36,6 @@ def test_applies_in_numeric_order_and_records_history(sql_scenario: Scenario) ->
     assert row.name == "Add email verification"
     assert row.checksum == checksum((folder / "002-add-email-verification.sql").read_bytes())
     assert row.execution_time_ms is not None
-    assert row.execution_time_ms >= 0
     assert row.statements_applied == row.statements_total == 3
     assert "@" in row.applied_by
     assert scalar("SELECT username FROM app_users WHERE id = 1") == "first; user"
@@ -290,7 +289,7 @@ def test_nul_byte_is_refused_before_anything_runs(tmp_path: Path, settings: obje
     assert scalar("SELECT COUNT(*) FROM t") == 2
     assert history() == [("001-create-t", True)]
 
-    out, err = run("sqlmigrate_status")
+    _, err = run("sqlmigrate_status")
     assert "error sqlmigrate.E017:" in err
     with pytest.raises(CommandError, match="1 error"):
         run("sqlmigrate_validate")
@@ -351,3 +350,85 @@ def test_a_reused_number_replaces_the_missing_file_warning(
     (tmp_path / "002-seed.sql").rename(tmp_path / "002-seed-data.sql")
     _, err = run("sqlmigrate_status")
     assert [line.split(":")[0] for line in err.splitlines()] == ["error sqlmigrate.E018"]
+
+
+# -- the cyclic GC is only switched off when no other thread could notice -------------------
+def gc_states_during_status() -> list[bool]:
+    import gc
+
+    from django.db import connections
+
+    from django_sqlmigrate import api
+
+    seen: list[bool] = []
+
+    def wrapper(execute: Callable[..., object], *args: object) -> object:
+        seen.append(gc.isenabled())
+        return execute(*args)
+
+    with connections["default"].execute_wrapper(wrapper):
+        api.status("default")
+    return seen
+
+
+def test_gc_stays_on_while_other_threads_run(sql_scenario: Scenario) -> None:
+    import threading
+
+    sql_scenario("basic")
+    run("sqlmigrate_apply", interactive=False)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # a request of a threaded server, say
+    other.start()
+    try:
+        assert set(gc_states_during_status()) == {True}
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1:  # a command's only thread: reading goes without GC
+        assert set(gc_states_during_status()) == {False}
+
+
+# -- how long a file took: the history row and the post_apply signal -------------------------
+SLOW_SQL = {
+    "postgresql": ("SELECT pg_sleep(0.3);", 300),
+    "mysql": ("DO SLEEP(0.3);", 300),
+    # No sleep in SQLite: count to two million (about half a second), at least 100 ms anywhere.
+    "sqlite": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) "
+        "SELECT COUNT(*) FROM c;",
+        100,
+    ),
+}
+
+
+@pytest.mark.parametrize("transactional", [True, False])
+def test_execution_time_is_the_files_own(
+    tmp_path: Path, settings: object, transactional: bool
+) -> None:
+    import time
+
+    from django_sqlmigrate import signals
+
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    sql, at_least_ms = SLOW_SQL[vendor()]
+    header = "" if transactional else "-- sqlmigrate: no-transaction\n"
+    (tmp_path / "001-fast.sql").write_text("SELECT 1;\n")
+    (tmp_path / "002-slow.sql").write_text(header + sql + "\n")
+    durations: dict[str, float] = {}
+
+    def receiver(sender: object, version: str, duration: float, **kwargs: object) -> None:
+        durations[version] = duration
+
+    signals.post_apply.connect(receiver, weak=False)
+    try:
+        started = time.perf_counter()
+        run("sqlmigrate_apply", interactive=False)
+        wall_ms = (time.perf_counter() - started) * 1000
+    finally:
+        signals.post_apply.disconnect(receiver)
+    slow = SchemaMigration.objects.get(version="002-slow").execution_time_ms
+    fast = SchemaMigration.objects.get(version="001-fast").execution_time_ms
+    assert slow is not None and fast is not None
+    assert at_least_ms <= slow <= wall_ms
+    assert fast < at_least_ms
+    assert at_least_ms <= durations["002-slow"] * 1000 <= wall_ms

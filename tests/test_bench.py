@@ -59,8 +59,8 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "PASS" in done.stdout or "MISS" in done.stdout  # the table of targets was printed
     document: dict[str, Any] = json.loads(out.read_text())
+    document["stdout"] = done.stdout
     return document
 
 
@@ -106,6 +106,17 @@ def test_targets_and_machine(smoke: dict[str, Any]) -> None:
     assert smoke["machine"]["nproc"] >= 1
     assert BACKEND in smoke["machine"]["servers"]
     assert smoke["command"].startswith("python")
+
+
+def test_the_table_prints_each_target_as_measured(smoke: dict[str, Any]) -> None:
+    """One line per target, whose figure and verdict are the JSON's (not a stale table)."""
+    lines = {
+        line.split()[0]: line.split() for line in smoke["stdout"].splitlines() if line.strip()
+    }
+    for target in smoke["targets"]:
+        row = lines[target["id"]]
+        assert float(row[1]) == pytest.approx(target["value"], abs=0.0005), target
+        assert ("PASS" if target["passed"] else "MISS") in row, row
 
 
 def test_status_and_apply_do_not_load_the_splitter() -> None:

@@ -99,3 +99,30 @@ def test_a_failure_stops_migrate_with_a_message(sql_scenario: Scenario) -> None:
         run("migrate", verbosity=0)
     assert str(excinfo.value).startswith("SQL migrations of database 'default': ")
     assert "002-insert-then-fail.sql:" in str(excinfo.value)
+
+
+def test_migrate_fake_runs_no_sql_and_says_how_to(sql_scenario: Scenario) -> None:
+    sql_scenario("basic")
+    out, _ = run("migrate", fake=True)
+    assert "app_users" not in tables()
+    assert history() == []
+    assert out.endswith(
+        "  3 pending SQL migrations were not applied to 'default': migrate --fake runs no SQL. "
+        "Run `manage.py sqlmigrate_apply --database default` to apply them, or add --fake to "
+        "record them as applied without running them.\n"
+    )
+    run("migrate", verbosity=0)  # without --fake the hook runs again
+    assert history() == [(version, True) for version in BASIC]
+
+
+def test_backwards_migrate_runs_no_sql(sql_scenario: Scenario, settings: object) -> None:
+    sql_scenario("basic")
+    try:
+        out, _ = run("migrate", "sessions", "zero")
+        assert "Unapplying sessions.0001_initial... OK" in out
+        assert "not applied to 'default': SQL migrations only go forwards." in out
+        assert "app_users" not in tables()
+        assert history() == []
+    finally:
+        settings.SQLMIGRATE_APPLY_ON_MIGRATE = False  # type: ignore[attr-defined]
+        run("migrate", "sessions", verbosity=0)

@@ -9,28 +9,14 @@ the first app that has one. Other commands pay nothing: this module loads only f
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import find_commands, load_command_class
-from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 
-from ...routing import APP_LABEL, allowed, executor_for
+from ...routing import allowed, executor_for
+from ..chain import next_command
 
 
-def _next_runserver() -> type[BaseCommand]:
-    """The runserver command Django would pick if this app had none."""
-    configs = list(apps.get_app_configs())
-    ours = next(i for i, config in enumerate(configs) if config.label == APP_LABEL)
-    for config in configs[ours + 1 :]:
-        if "runserver" in find_commands(str(Path(config.path) / "management")):
-            return type(load_command_class(config.name, "runserver"))
-    return type(load_command_class("django.core", "runserver"))
-
-
-class Command(_next_runserver()):  # type: ignore[misc]
+class Command(next_command("runserver")):  # type: ignore[misc]
     def check_migrations(self) -> None:
         super().check_migrations()
         if not allowed(DEFAULT_DB_ALIAS):
