@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,237 @@ def test_autocommit_turned_off_by_a_file_is_turned_back_on(
     connections["default"].close()
     assert scalar("SELECT COUNT(*) FROM b") == 1
     assert history() == [("001-off", True), ("002-next", True)]
+
+
+# -- what ends or changes the transaction ----------------------------------------------------
+
+
+def _committed(sql: str) -> Any:
+    """``sql``'s answer on a new connection: what is committed, not what this session sees."""
+    connections["default"].close()
+    return scalar(sql)
+
+
+def _row(version: str) -> tuple[Any, ...]:
+    return _committed(
+        "SELECT CONCAT_WS(',', success, statements_applied, statements_total) "
+        f"FROM schema_migrations WHERE version = '{version}'"
+    )
+
+
+OUTFILE = f"/tmp/sqlmigrate-test-{uuid.uuid4().hex}.txt"
+
+
+@pytest.mark.parametrize(
+    ("statement", "applied", "rows"),
+    [
+        # Each ends the transaction, or is refused inside one: the file runs statement by
+        # statement, and what ran before the failure stays (and is recorded).
+        ("SET autocommit = 1", 3, 2),
+        ("SET @@autocommit = 1", 3, 2),
+        ("SET SESSION autocommit = ON", 3, 2),
+        ("SET @@session.autocommit := 1", 3, 2),
+        ("SET LOCAL autocommit = 1", 3, 2),
+        ("SET @a = 1, autocommit = 1", 3, 2),
+        ("SET @@GLOBAL.autocommit = @@GLOBAL.autocommit", 3, 2),
+        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", 3, 2),
+        ("SET @@tx_isolation = 'SERIALIZABLE'", 3, 2),
+        ("SET @@tx_read_only = 0", 3, 2),
+        ("SET sql_log_bin = 1", 3, 2),
+        ("SET DEFAULT ROLE NONE", 3, 2),
+        ("SET STATEMENT max_statement_time = 10 FOR SELECT 1", 3, 2),
+        (f"SELECT 1 INTO OUTFILE '{OUTFILE}'", 3, 2),
+        ("COMMIT", 3, 2),
+        ("SAVEPOINT sp", 3, 2),
+        ("UNLOCK TABLES", 3, 2),
+        ("CALL noop()", 3, 2),
+        ("LOAD INDEX INTO CACHE t", 3, 2),
+        # Each opens a transaction the failure ends: what ran since is rolled back.
+        ("BEGIN", 1, 1),
+        ("START TRANSACTION", 1, 1),
+        ("SET autocommit = 0", 2, 1),
+        ("SET @@SESSION.autocommit = OFF", 2, 1),
+        ("XA START 'sqlmigrate-test'", 1, 1),
+    ],
+)
+def test_a_statement_that_ends_or_changes_the_transaction(
+    tmp_path: Path, settings: object, statement: str, applied: int, rows: int
+) -> None:
+    """The issue's example: `INSERT; SET autocommit = 1; INSERT; <fails>` must not report
+    "rolled back and left no trace" while both rows stay committed."""
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": (
+                "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "CREATE PROCEDURE noop() BEGIN END;\n"
+            ),
+            "002-rows.sql": (
+                f"INSERT INTO t VALUES (1);\n{statement};\nINSERT INTO t VALUES (2);\n"
+                "SELECT * FROM missing_table;\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    try:
+        message = fails("sqlmigrate_apply", interactive=False)
+    finally:
+        Path(OUTFILE).unlink(missing_ok=True)
+    assert "002-rows.sql:4: (1146) Table" in message
+    assert "left no trace" not in message
+    if applied == 3:
+        assert "Statements 1-3 of 4 had already run and stay in the database" in message
+    else:
+        assert f"Statements {applied + 1}-4 ran inside the transaction opened by statement " in (
+            message
+        )
+    assert _committed("SELECT COUNT(*) FROM t") == rows
+    assert _row("002-rows") == f"0,{applied},4"
+    assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+
+
+@pytest.mark.parametrize(
+    ("ends", "rows"),
+    [("SET autocommit = 1", 2), ("CREATE TABLE other (id INT)", 1)],
+    ids=["autocommit-on", "implicit-commit"],
+)
+def test_a_transaction_ended_by_a_statement_the_classifier_missed(
+    tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch, ends: str, rows: int
+) -> None:
+    """The backstop, should a statement that ends the transaction ever be taken for DML:
+    autocommit back on, or no transaction open although a statement wrote, is reported as
+    not rolled back, and recorded."""
+    from django_sqlmigrate.backends.mysql import MySQLBackend
+
+    monkeypatch.setattr(MySQLBackend, "runs_in_transaction", lambda *args: True)
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n",
+            "002-rows.sql": (
+                f"INSERT INTO t VALUES (1);\n{ends};\n"
+                + ("INSERT INTO t VALUES (2);\n" if rows == 2 else "SELECT 1;\n")
+                + "SELECT * FROM missing_table;\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "It was rolled back, but a statement of the file ended the transaction it ran in" in (
+        message
+    )
+    assert "what statements 1-3 of 4 did may stay in the database" in message
+    assert _committed("SELECT COUNT(*) FROM t") == rows
+    assert _row("002-rows") == "0,3,4"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+
+
+def test_changes_to_a_myisam_table_are_not_called_rolled_back(
+    tmp_path: Path, settings: object
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-tables.sql": (
+                "CREATE TABLE inno (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "CREATE TABLE isam (id INT PRIMARY KEY) ENGINE=MyISAM;\n"
+            ),
+            "002-rows.sql": (
+                "INSERT INTO inno VALUES (1);\nINSERT INTO isam VALUES (1);\n"
+                "INSERT INTO inno VALUES (1);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-rows.sql:3: (1062) Duplicate entry" in message
+    assert (
+        "It was rolled back, but changes to non-transactional tables (MyISAM, Aria, ...) "
+        "cannot be rolled back: what statements 1-2 of 3 did may stay in the database" in message
+    )
+    assert _committed("SELECT COUNT(*) FROM inno") == 0
+    assert _committed("SELECT COUNT(*) FROM isam") == 1
+    assert _row("002-rows") == "0,2,3"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair")
+    assert "Removed the failed record of 002-rows" in out
+    with connections["default"].cursor() as cursor:
+        cursor.execute("DELETE FROM isam")
+    (tmp_path / "002-rows.sql").write_text(
+        "INSERT INTO inno VALUES (1);\nINSERT INTO isam VALUES (1);\n"
+    )
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-tables", True), ("002-rows", True)]
+
+
+def test_a_dml_file_with_no_transaction_runs_statement_by_statement(
+    tmp_path: Path, settings: object
+) -> None:
+    """Without the header this file would run in one transaction and leave no trace."""
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n",
+            "002-rows.sql": (
+                "-- sqlmigrate: no-transaction\nINSERT INTO t VALUES (1);\n"
+                "INSERT INTO missing_table VALUES (2);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "Statements 1-1 of 2 had already run and stay in the database" in message
+    assert _committed("SELECT COUNT(*) FROM t") == 1
+    assert _row("002-rows") == "0,1,2"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair")
+    assert "Removed the failed record of 002-rows" in out
+    assert history() == [("001-table", True)]
+
+
+@pytest.mark.parametrize(
+    ("body", "rows", "applied"),
+    [
+        # Autocommit off: the INSERT after the COMMIT opened a transaction, never committed.
+        (
+            "SET autocommit = 0;\nINSERT INTO t VALUES (1);\nCOMMIT;\nINSERT INTO t VALUES (2);\n",
+            1,
+            4,
+        ),
+        # The same, committed: autocommit left off with nothing open loses nothing.
+        (
+            "SET autocommit = 0;\nINSERT INTO t VALUES (1);\nCOMMIT;\nINSERT INTO t VALUES (2);\n"
+            "COMMIT;\n",
+            2,
+            None,
+        ),
+        # An XA transaction prepared and never committed: XA ROLLBACK, not ROLLBACK, ends it.
+        (
+            "INSERT INTO t VALUES (1);\nXA START 'x';\nINSERT INTO t VALUES (2);\nXA END 'x';\n"
+            "XA PREPARE 'x';\n",
+            1,
+            2,
+        ),
+    ],
+    ids=["autocommit-off", "autocommit-off-committed", "xa-prepared"],
+)
+def test_a_transaction_left_open_in_a_file_with_ddl(
+    tmp_path: Path, settings: object, body: str, rows: int, applied: int | None
+) -> None:
+    _write(
+        tmp_path, {"001-open.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n" + body}
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    total = body.count(";\n") + 1
+    if applied is None:
+        run("sqlmigrate_apply", interactive=False)
+        assert _row("001-open") == f"1,{total},{total}"
+    else:
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert f"statement {applied + 1} (" in message
+        assert "opened a transaction that the file never commits" in message
+        assert _row("001-open") == f"0,{applied},{total}"
+    assert _committed("SELECT COUNT(*) FROM t") == rows
+    assert scalar("XA RECOVER") is None
+    assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)

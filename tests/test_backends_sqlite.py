@@ -149,14 +149,47 @@ def test_a_database_a_file_attached_is_detached(tmp_path: Path, settings: object
 def test_a_transaction_left_open_with_foreign_keys_off_is_reported(
     tmp_path: Path, settings: object
 ) -> None:
-    # SQLite ignores PRAGMA foreign_keys inside a transaction, so it cannot be turned back on.
+    # SQLite ignores PRAGMA foreign_keys inside a transaction: it is turned back on only once
+    # the transaction the file left open is rolled back.
     (tmp_path / "001-open.sql").write_text(
         "-- sqlmigrate: no-transaction\nPRAGMA foreign_keys = OFF;\nBEGIN;\n"
         "CREATE TABLE never_committed (id INTEGER);\n"
     )
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
     message = fails("sqlmigrate_apply", interactive=False)
-    assert "turned PRAGMA foreign_keys off and left a transaction open" in message
+    assert "001-open.sql:3: statement 2 (BEGIN) opened a transaction that the file never" in (
+        message
+    )
     assert "never_committed" not in tables()
     assert scalar("PRAGMA foreign_keys") == 1
-    assert history() == [("001-open", False)]  # recorded as interrupted
+    assert history() == [("001-open", False)]
+    assert scalar("SELECT statements_applied FROM schema_migrations") == 1
+
+
+@pytest.mark.parametrize(
+    ("end", "applied"), [("", 1), ("RELEASE SAVEPOINT outer_sp;\n", None)], ids=["open", "released"]
+)
+def test_a_savepoint_outside_a_transaction_opens_one(
+    tmp_path: Path, settings: object, end: str, applied: int | None
+) -> None:
+    # SAVEPOINT outside BEGIN opens a transaction; RELEASE of that outermost one commits it.
+    (tmp_path / "001-savepoints.sql").write_text(
+        "-- sqlmigrate: no-transaction\nCREATE TABLE t (id INTEGER);\nSAVEPOINT outer_sp;\n"
+        "INSERT INTO t VALUES (1);\nSAVEPOINT inner_sp;\nINSERT INTO t VALUES (2);\n"
+        "RELEASE inner_sp;\n" + end
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    if applied is None:
+        run("sqlmigrate_apply", interactive=False)
+        assert history() == [("001-savepoints", True)]
+        connections["default"].close()
+        assert scalar("SELECT COUNT(*) FROM t") == 2
+        return
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-savepoints.sql:3: statement 2 (SAVEPOINT outer_sp) opened a transaction" in (
+        message
+    )
+    connections["default"].close()
+    assert scalar("SELECT COUNT(*) FROM t") == 0
+    assert history() == [("001-savepoints", False)]
+    assert scalar("SELECT statements_applied FROM schema_migrations") == applied
