@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from .helpers import fails, history, run, scalar, tables, vendor
 
@@ -276,6 +277,7 @@ def _row(version: str) -> tuple[Any, ...]:
 
 
 OUTFILE = f"/tmp/sqlmigrate-test-{uuid.uuid4().hex}.txt"
+XID = f"'sqlmigrate-test-{uuid.uuid4().hex}'"  # XA ids are server-wide, and outlive sessions
 
 
 @pytest.mark.parametrize(
@@ -307,7 +309,7 @@ OUTFILE = f"/tmp/sqlmigrate-test-{uuid.uuid4().hex}.txt"
         ("START TRANSACTION", 1, 1),
         ("SET autocommit = 0", 2, 1),
         ("SET @@SESSION.autocommit = OFF", 2, 1),
-        ("XA START 'sqlmigrate-test'", 1, 1),
+        (f"XA START {XID}", 1, 1),
     ],
 )
 def test_a_statement_that_ends_or_changes_the_transaction(
@@ -464,8 +466,8 @@ def test_a_dml_file_with_no_transaction_runs_statement_by_statement(
         ),
         # An XA transaction prepared and never committed: XA ROLLBACK, not ROLLBACK, ends it.
         (
-            "INSERT INTO t VALUES (1);\nXA START 'x';\nINSERT INTO t VALUES (2);\nXA END 'x';\n"
-            "XA PREPARE 'x';\n",
+            f"INSERT INTO t VALUES (1);\nXA START {XID};\nINSERT INTO t VALUES (2);\n"
+            f"XA END {XID};\nXA PREPARE {XID};\n",
             1,
             2,
         ),
@@ -480,14 +482,18 @@ def test_a_transaction_left_open_in_a_file_with_ddl(
     )
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
     total = body.count(";\n") + 1
-    if applied is None:
-        run("sqlmigrate_apply", interactive=False)
-        assert _row("001-open") == f"1,{total},{total}"
-    else:
-        message = fails("sqlmigrate_apply", interactive=False)
-        assert f"statement {applied + 1} (" in message
-        assert "opened a transaction that the file never commits" in message
-        assert _row("001-open") == f"0,{applied},{total}"
-    assert _committed("SELECT COUNT(*) FROM t") == rows
-    assert scalar("XA RECOVER") is None
+    try:
+        if applied is None:
+            run("sqlmigrate_apply", interactive=False)
+            assert _row("001-open") == f"1,{total},{total}"
+        else:
+            message = fails("sqlmigrate_apply", interactive=False)
+            assert f"statement {applied + 1} (" in message
+            assert "opened a transaction that the file never commits" in message
+            assert _row("001-open") == f"0,{applied},{total}"
+        assert _committed("SELECT COUNT(*) FROM t") == rows
+        assert scalar("XA RECOVER") is None
+    finally:  # a prepared XA transaction would hold its locks until the server is restarted
+        with connections["default"].cursor() as cursor, suppress(DatabaseError):
+            cursor.execute(f"XA ROLLBACK {XID}")
     assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)

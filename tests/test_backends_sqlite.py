@@ -167,29 +167,31 @@ def test_a_transaction_left_open_with_foreign_keys_off_is_reported(
 
 
 @pytest.mark.parametrize(
-    ("end", "applied"), [("", 1), ("RELEASE SAVEPOINT outer_sp;\n", None)], ids=["open", "released"]
+    ("body", "opener", "rows"),
+    [
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nSAVEPOINT b;\nRELEASE b;\n", 2, 0),
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nRELEASE a;\nSAVEPOINT b;\n", 5, 1),
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nSAVEPOINT b;\nRELEASE SAVEPOINT a;\n", None, 1),
+    ],
+    ids=["open", "open-after-release", "released"],
 )
 def test_a_savepoint_outside_a_transaction_opens_one(
-    tmp_path: Path, settings: object, end: str, applied: int | None
+    tmp_path: Path, settings: object, body: str, opener: int | None, rows: int
 ) -> None:
     # SAVEPOINT outside BEGIN opens a transaction; RELEASE of that outermost one commits it.
     (tmp_path / "001-savepoints.sql").write_text(
-        "-- sqlmigrate: no-transaction\nCREATE TABLE t (id INTEGER);\nSAVEPOINT outer_sp;\n"
-        "INSERT INTO t VALUES (1);\nSAVEPOINT inner_sp;\nINSERT INTO t VALUES (2);\n"
-        "RELEASE inner_sp;\n" + end
+        "-- sqlmigrate: no-transaction\nCREATE TABLE t (id INTEGER);\n"
+        + body
+        + "INSERT INTO t VALUES (2);\n"
     )
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
-    if applied is None:
+    if opener is None:
         run("sqlmigrate_apply", interactive=False)
         assert history() == [("001-savepoints", True)]
-        connections["default"].close()
-        assert scalar("SELECT COUNT(*) FROM t") == 2
-        return
-    message = fails("sqlmigrate_apply", interactive=False)
-    assert "001-savepoints.sql:3: statement 2 (SAVEPOINT outer_sp) opened a transaction" in (
-        message
-    )
+    else:
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert f"001-savepoints.sql:{opener + 1}: statement {opener} (SAVEPOINT " in message
+        assert history() == [("001-savepoints", False)]
+        assert scalar("SELECT statements_applied FROM schema_migrations") == opener - 1
     connections["default"].close()
-    assert scalar("SELECT COUNT(*) FROM t") == 0
-    assert history() == [("001-savepoints", False)]
-    assert scalar("SELECT statements_applied FROM schema_migrations") == applied
+    assert scalar("SELECT COUNT(*) FROM t") == rows + (opener is None)
