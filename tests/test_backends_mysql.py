@@ -269,10 +269,13 @@ def _committed(sql: str) -> Any:
     return scalar(sql)
 
 
-def _row(version: str) -> tuple[Any, ...]:
-    return _committed(
-        "SELECT CONCAT_WS(',', success, statements_applied, statements_total) "
-        f"FROM schema_migrations WHERE version = '{version}'"
+def _row(version: str) -> str:
+    """success,statements_applied,statements_total of a history row, as committed."""
+    return str(
+        _committed(
+            "SELECT CONCAT_WS(',', success, statements_applied, statements_total) "
+            f"FROM schema_migrations WHERE version = '{version}'"
+        )
     )
 
 

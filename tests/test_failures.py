@@ -220,3 +220,26 @@ def test_a_failure_inside_the_files_own_transaction(tmp_path: Path, settings: An
     assert _committed("SELECT COUNT(*) FROM t") == 1
     assert _row("002-fails") == (False, 1, 5)
     assert "002-fails failed on" in fails("sqlmigrate_apply", interactive=False)
+
+
+def test_a_no_transaction_file_inside_a_callers_transaction_is_left_to_it(
+    tmp_path: Path, settings: Any
+) -> None:
+    """Applied inside the caller's transaction.atomic, the open transaction is the caller's:
+    it is neither rolled back nor taken for one the file left open."""
+    from django.db import transaction
+
+    from django_sqlmigrate import api
+
+    (tmp_path / "001-table.sql").write_text("CREATE TABLE t (id INTEGER);\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]
+    run("sqlmigrate_apply", interactive=False)
+    (tmp_path / "002-rows.sql").write_text(
+        "-- sqlmigrate: no-transaction\nINSERT INTO t VALUES (1);\n"
+    )
+    with transaction.atomic():
+        with connections["default"].cursor() as cursor:
+            cursor.execute("INSERT INTO t VALUES (0)")
+        api.apply()
+    assert _committed("SELECT COUNT(*) FROM t") == 2
+    assert history() == [("001-table", True), ("002-rows", True)]

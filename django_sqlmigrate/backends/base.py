@@ -142,11 +142,14 @@ class BaseBackend:
         own, and the history row is written on this one next.
         """
         self.snapshot_session()
+        # In autocommit, a transaction open after the file is the file's (inside a caller's
+        # transaction.atomic, the caller's).
+        own = not transactional and self.connection.get_autocommit()
         try:
             self.run_statements(source, statements, transactional=transactional)
         except StatementFailed as failure:
             try:
-                left_open = self.restore_session(source, transactional=transactional)
+                left_open = self.restore_session(source, transactional=not own)
             except DatabaseError as exc:
                 if self.connection.is_usable():
                     raise DatabaseError(
@@ -154,16 +157,16 @@ class BaseBackend:
                         f"the first file failed too: {exc}"
                     ) from exc
                 raise failure from None
-            if not transactional:
+            if own:
                 self.note_open_transaction(source, statements, failure, left_open)
             raise
         try:
-            left_open = self.restore_session(source, transactional=transactional)
+            left_open = self.restore_session(source, transactional=not own)
         except DatabaseError as exc:
             raise DatabaseError(
                 f"Putting the session back as it was before the first file failed: {exc}"
             ) from exc
-        if not transactional:
+        if own:
             self.check_open_transaction(source, statements, left_open)
 
     def snapshot_session(self) -> None:
@@ -172,8 +175,8 @@ class BaseBackend:
     def restore_session(self, source: bytes, *, transactional: bool) -> bool | None:
         """Put back what the file ``source`` changed in the session since the snapshot.
 
-        First, after a file run statement by statement (``transactional`` False), roll back a
-        transaction it left open, as the vendor's client does when a session ends: nothing is
+        First, after a file run statement by statement in autocommit (``transactional``
+        False), roll back a transaction it left open, as the vendor's client does when a session ends: nothing is
         left uncommitted in the session the history row is written on. True when one was;
         None when this server cannot tell (then the file's statements are read instead).
         """

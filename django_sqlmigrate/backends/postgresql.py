@@ -165,15 +165,18 @@ class PostgreSQLBackend(BaseBackend):
             restore = self._restore_statements()
             restored = False
             left_open = False
+            # In autocommit, a transaction open after the file is the file's (inside a caller's
+            # transaction.atomic, the caller's).
+            own = not transactional and self.connection.get_autocommit()
             try:
                 # The session restore rides with the last batch, inside the file's transaction
                 # and before its history row: no round trip of its own for every file.
                 restored = self._execute(
                     source, statements, transactional=transactional, tail=restore, tail_alone=False
                 )
-                left_open = not transactional and self._roll_back_left_open()
+                left_open = own and self._roll_back_left_open()
             except StatementFailed as failure:
-                if not transactional:
+                if own:
                     left_open = self._roll_back_left_open()
                     self.note_open_transaction(source, statements, failure, left_open)
                 raise
