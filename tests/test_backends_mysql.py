@@ -500,3 +500,22 @@ def test_a_transaction_left_open_in_a_file_with_ddl(
         with connections["default"].cursor() as cursor, suppress(DatabaseError):
             cursor.execute(f"XA ROLLBACK {XID}")
     assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)
+
+
+def test_tables_a_file_left_locked_are_unlocked(tmp_path: Path, settings: object) -> None:
+    # LOCK TABLES without UNLOCK TABLES (the client unlocks them when its session ends): the
+    # history row's table, not locked, could not be written.
+    _write(
+        tmp_path,
+        {
+            "001-locked.sql": (
+                "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\nLOCK TABLES t WRITE;\n"
+                "INSERT INTO t VALUES (1);\n"
+            ),
+            "002-next.sql": "INSERT INTO t VALUES (2);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert _row("001-locked") == "1,3,3"
+    assert _committed("SELECT COUNT(*) FROM t") == 2

@@ -134,6 +134,9 @@ MYSQL_USER_VARIABLES = (
 # Only a file with one of these can set a user variable (a trigger it fires could too, but
 # checking after every file would cost as much as the system variables do).
 MAY_SET_USER_VARIABLES_RE = re.compile(rb"@|\bCALL\b", re.IGNORECASE)
+# Only a file with this can leave tables locked (the client's session end unlocks them; the
+# history row's table is not among them).
+MAY_LOCK_TABLES_RE = re.compile(rb"\bLOCK\s+TABLES?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,8 @@ class MySQLBackend(BaseBackend):
                 if not autocommit:  # a transaction may be open: the client's session end
                     self._roll_back(cursor, source)
                 left_open = None
+            if not transactional and MAY_LOCK_TABLES_RE.search(source):
+                cursor.execute("UNLOCK TABLES")  # after the rollback: it would commit
             # Django's idea of autocommit (off inside transaction.atomic), which it relies on.
             expected = 1 if self.connection.get_autocommit() else 0
             if autocommit != expected:
