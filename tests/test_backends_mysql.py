@@ -519,3 +519,62 @@ def test_tables_a_file_left_locked_are_unlocked(tmp_path: Path, settings: object
     run("sqlmigrate_apply", interactive=False)
     assert _row("001-locked") == "1,3,3"
     assert _committed("SELECT COUNT(*) FROM t") == 2
+
+
+def test_a_deadlock_rolled_back_by_the_server_left_no_trace(
+    tmp_path: Path, settings: object
+) -> None:
+    """InnoDB rolls the whole transaction back when it picks it as a deadlock's victim: then no
+    transaction is open although a statement wrote, and that is not a commit."""
+    import threading
+    import time
+
+    import MySQLdb
+
+    _write(
+        tmp_path,
+        {
+            "001-tables.sql": (
+                "CREATE TABLE a (id INT PRIMARY KEY, x INT) ENGINE=InnoDB;\n"
+                "CREATE TABLE b (id INT PRIMARY KEY, x INT) ENGINE=InnoDB;\n"
+                "CREATE TABLE c (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "INSERT INTO a VALUES (1, 0);\nINSERT INTO b VALUES (1, 0);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    (tmp_path / "002-victim.sql").write_text(
+        "UPDATE a SET x = 1 WHERE id = 1;\nUPDATE b SET x = 1 WHERE id = 1;\n"
+    )
+    params = connections["default"].get_connection_params()
+    other = MySQLdb.connect(**{k: v for k, v in params.items() if k != "client_flag"})
+    locked = threading.Event()
+
+    def hold_b_then_want_a() -> None:
+        cursor = other.cursor()
+        cursor.execute("BEGIN")
+        # Heavier than the file's transaction, so InnoDB picks the file as the victim.
+        cursor.execute(
+            "INSERT INTO c SELECT seq FROM seq_1_to_200"
+            if "MariaDB" in other.get_server_info()
+            else "INSERT INTO c VALUES " + ", ".join(f"({n})" for n in range(1, 201))
+        )
+        cursor.execute("UPDATE b SET x = 2 WHERE id = 1")
+        locked.set()
+        time.sleep(1.5)  # the file has updated a, and waits for b
+        cursor.execute("UPDATE a SET x = 2 WHERE id = 1")
+        other.commit()
+
+    thread = threading.Thread(target=hold_b_then_want_a)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        message = fails("sqlmigrate_apply", interactive=False)
+    finally:
+        thread.join(20)
+        other.close()
+    assert "002-victim.sql:2: (1213) Deadlock found" in message
+    assert "002-victim was rolled back and left no trace" in message
+    assert history() == [("001-tables", True)]
+    assert _committed("SELECT x FROM a") == 2

@@ -61,6 +61,8 @@ XA_START_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 ER_XAER_RMFAIL = 1399
+# The server rolled the whole transaction back itself (innodb_rollback_on_timeout for 1205).
+ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT = 1213, 1205
 ER_WARNING_NOT_COMPLETE_ROLLBACK = 1196
 SYNTAX_LINE_RE = re.compile(r" at line (\d+)\s*$")
 MAX_LOCK_NAME = 64
@@ -436,12 +438,15 @@ class MySQLBackend(BaseBackend):
             leading_words(source[statement.start : statement.end], 1) in WRITES
             for statement in statements[: failure.index]
         )
+        cause = failure.__cause__
+        code = getattr(getattr(cause, "__cause__", None) or cause, "args", (None,))[:1]
+        rolled_back_by_server = code in ((ER_LOCK_DEADLOCK,), (ER_LOCK_WAIT_TIMEOUT,))
         if ER_WARNING_NOT_COMPLETE_ROLLBACK in codes:
             failure.undone = False
             failure.not_undone_reason = (
                 "changes to non-transactional tables (MyISAM, Aria, ...) cannot be rolled back"
             )
-        elif autocommit == 1 or (in_transaction == 0 and wrote):
+        elif autocommit == 1 or (in_transaction == 0 and wrote and not rolled_back_by_server):
             failure.undone = False
             failure.not_undone_reason = (
                 "a statement of the file ended the transaction it ran in, committing what "
