@@ -330,7 +330,7 @@ class MySQLBackend(BaseBackend):
             xids = XA_START_RE.findall(source)
             if not xids:
                 raise
-            xid = xids[-1].decode("utf-8").replace("%", "%%")
+            xid = xids[-1].decode("utf-8")
             with suppress(DatabaseError):  # already ended, or prepared
                 cursor.execute(f"XA END {xid}")
             cursor.execute(f"XA ROLLBACK {xid}")
