@@ -482,7 +482,17 @@ class MigrationExecutor:
                 if not self.backend.execute_recorded(source, statements, row):
                     self._execute_atomic(source, statements, row, started)
             except StatementFailed as exc:
-                raise self._failure(migration, source, statements, exc, rolled_back=True) from None
+                error = self._failure(migration, source, statements, exc, rolled_back=exc.undone)
+                if not exc.undone:  # what it did stays: recorded, as a no-transaction file's
+                    self.recorder.insert(
+                        migration,
+                        execution_time_ms=round((time.perf_counter() - started) * 1000),
+                        success=False,
+                        statements_applied=exc.index,
+                        statements_total=total,
+                        error=error.database_message,
+                    )
+                raise error from None
         else:
             self.recorder.insert(
                 migration,
@@ -497,14 +507,14 @@ class MigrationExecutor:
                 error = self._failure(migration, source, statements, exc, rolled_back=False)
                 elapsed = round((time.perf_counter() - started) * 1000)
                 try:
-                    if exc.index == 0:
-                        self.recorder.delete(migration.version)  # nothing ran: nothing to repair
+                    if exc.applied == 0:
+                        self.recorder.delete(migration.version)  # nothing stays: nothing to repair
                     else:
                         self.recorder.update(
                             migration.version,
                             success=False,
                             execution_time_ms=elapsed,
-                            statements_applied=exc.index,
+                            statements_applied=exc.applied,
                             error=error.database_message,
                         )
                 except DatabaseError as record_error:  # the connection itself is gone
@@ -551,6 +561,8 @@ class MigrationExecutor:
         rolled_back: bool,
     ) -> MigrationFailed:
         error = exc.error
+        if exc.left_open:
+            return self._left_open(migration, source, statements, exc)
         if exc.index >= len(statements):  # every statement ran; COMMIT failed
             return MigrationFailed(
                 migration.version,
@@ -585,13 +597,28 @@ class MigrationExecutor:
                 f"{migration.version} was rolled back and left no trace. Fix it and run "
                 "sqlmigrate_apply again."
             )
+        elif migration.transactional and exc.not_undone_reason:
+            outcome = (
+                f"It was rolled back, but {exc.not_undone_reason}: what statements 1-"
+                f"{exc.index} of {len(statements)} did may stay in the database, so "
+                f"{migration.version} is recorded as failed and sqlmigrate_apply will refuse to "
+                "continue. Check and undo what stayed by hand, then run `manage.py "
+                "sqlmigrate_repair` (the file runs again from its first statement) or `manage.py "
+                f"sqlmigrate_repair --mark-applied {migration.version}`."
+            )
+        elif exc.rolled_back_open:
+            outcome = self._rolled_back_outcome(migration, source, statements, exc)
         elif exc.index == 0:
             outcome = (
                 f"No statement of {migration.version} had run, so nothing is recorded. Fix it "
                 "and run sqlmigrate_apply again."
             )
         else:
-            kind = "no-transaction file" if not migration.transactional else "file with DDL"
+            kind = (
+                "no-transaction file"
+                if not migration.transactional
+                else "file with DDL or transaction control"
+            )
             outcome = (
                 f"Statements 1-{exc.index} of {len(statements)} had already run and stay in the "
                 f"database (a {kind} on {self.connection.vendor} cannot be rolled back), so "
@@ -605,4 +632,92 @@ class MigrationExecutor:
             f"{where}: {error.text}\n  in statement {index + 1} (line {statement_line}): "
             f"{text}\n{outcome}",
             database_message=f"{where}: {error.text}",
+        )
+
+    def _rolled_back_outcome(
+        self,
+        migration: SqlMigration,
+        source: bytes,
+        statements: list[Statement],
+        exc: StatementFailed,
+    ) -> str:
+        """What stays after a no-transaction file failed inside a transaction it had opened
+        (rolled back now, as the vendor's client does at the end of a session)."""
+        repair = (
+            "Finish or undo what stayed by hand, then run `manage.py sqlmigrate_repair` (the "
+            "file runs again from its first statement) or `manage.py sqlmigrate_repair "
+            f"--mark-applied {migration.version}`."
+        )
+        if exc.opened is None:
+            return (
+                f"It failed inside a transaction the file had opened, which was rolled back; "
+                f"which of statements 1-{exc.index} stay in the database could not be told, so "
+                f"{migration.version} is recorded as interrupted. {repair}"
+            )
+        opener = statements[exc.opened]
+        line, _ = line_and_column(source, opener.start)
+        rolled = f"Statements {exc.opened + 1}-{exc.index + 1}"
+        opened = (
+            f"ran inside the transaction opened by statement {exc.opened + 1} (line {line}: "
+            f"{shorten(source[opener.start : opener.end], 60)}) and were rolled back with it"
+        )
+        if exc.opened == 0:
+            return (
+                f"{rolled} {opened}: nothing of {migration.version} stays and nothing is "
+                "recorded. Fix it and run sqlmigrate_apply again."
+            )
+        return (
+            f"{rolled} {opened}; statements 1-{exc.opened} of {len(statements)} had already "
+            f"run and stay in the database, so {migration.version} is recorded as failed and "
+            f"sqlmigrate_apply will refuse to continue. {repair}"
+        )
+
+    def _left_open(
+        self,
+        migration: SqlMigration,
+        source: bytes,
+        statements: list[Statement],
+        exc: StatementFailed,
+    ) -> MigrationFailed:
+        """A no-transaction file ended inside a transaction it opened and never committed: it
+        was rolled back, as psql, sqlite3 and mariadb do when their input ends inside one."""
+        path = display_path(migration.path)
+        total = len(statements)
+        fix = "Add the missing COMMIT at the end of the file"
+        if exc.opened is None:
+            where, head = path, "the file left a transaction open"
+            what = (
+                "the file left a transaction open at its end, which was rolled back (as psql, "
+                "sqlite3 and mariadb do when a file ends inside one); which of its "
+                f"{total} statements stay in the database could not be told, so "
+                f"{migration.version} is recorded as interrupted. {fix}, check what stayed, "
+                "then run `manage.py sqlmigrate_repair` and sqlmigrate_apply again."
+            )
+        else:
+            opener = statements[exc.opened]
+            line, _ = line_and_column(source, opener.start)
+            where = f"{path}:{line}"
+            text = shorten(source[opener.start : opener.end], 60)
+            head = (
+                f"statement {exc.opened + 1} ({text}) opened a transaction that the file never "
+                "commits"
+            )
+            what = (
+                f"{head}. It was rolled back at the end of the file, as psql, sqlite3 and "
+                f"mariadb do: statements {exc.opened + 1}-{total} of {total} left nothing in "
+                "the database"
+            )
+            if exc.opened == 0:
+                what += f", and nothing is recorded. {fix} and run sqlmigrate_apply again."
+            else:
+                what += (
+                    f"; statements 1-{exc.opened} had already run and stay, so "
+                    f"{migration.version} is recorded as failed and sqlmigrate_apply will refuse "
+                    f"to continue. {fix}, then run `manage.py sqlmigrate_repair` (the file runs "
+                    "again from its first statement) and sqlmigrate_apply."
+                )
+        return MigrationFailed(
+            migration.version,
+            f"{where}: {what}",
+            database_message=f"{where}: {head}; it was rolled back at the end of the file",
         )

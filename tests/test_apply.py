@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -428,7 +429,56 @@ def test_execution_time_is_the_files_own(
         signals.post_apply.disconnect(receiver)
     slow = SchemaMigration.objects.get(version="002-slow").execution_time_ms
     fast = SchemaMigration.objects.get(version="001-fast").execution_time_ms
-    assert slow is not None and fast is not None
+    assert slow is not None
+    assert fast is not None
     assert at_least_ms <= slow <= wall_ms
     assert fast < at_least_ms
     assert at_least_ms <= durations["002-slow"] * 1000 <= wall_ms
+
+
+@pytest.mark.skipif(
+    vendor() == "postgresql", reason="PostgreSQL sends files through libpq: its own tests"
+)
+def test_statements_go_through_djangos_cursor_as_str(
+    tmp_path: Path, settings: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """execute_wrapper() functions and the django.db.backends logger see every statement of
+    a file, as str, as they see Django's own migrate statements."""
+    import logging
+
+    from django.db import connections
+
+    files = {
+        "001-table.sql": ["CREATE TABLE seen (id INTEGER)"],
+        "002-rows.sql": ["INSERT INTO seen VALUES (1)", "UPDATE seen SET id = 2 WHERE id = 1"],
+        "003-autocommit.sql": [
+            "-- sqlmigrate: no-transaction\nINSERT INTO seen VALUES (3)",
+            "DELETE FROM seen WHERE id = 3",
+        ],
+    }
+    for name, statements in files.items():
+        (tmp_path / name).write_text(";\n".join(statements) + ";\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    wrapped: list[object] = []
+
+    def wrapper(execute: Any, sql: object, params: Any, many: bool, context: Any) -> Any:
+        wrapped.append(sql)
+        return execute(sql, params, many, context)
+
+    connection = connections["default"]
+    connection.force_debug_cursor = True
+    try:
+        with (
+            connection.execute_wrapper(wrapper),
+            caplog.at_level(logging.DEBUG, logger="django.db.backends"),
+        ):
+            run("sqlmigrate_apply", interactive=False)
+    finally:
+        connection.force_debug_cursor = False
+    logged = [getattr(record, "sql", None) for record in caplog.records]
+    sent = [statement.split("\n")[-1] for group in files.values() for statement in group]
+    assert all(isinstance(sql, str) for sql in wrapped)
+    for statement in sent:
+        assert statement in wrapped
+        assert statement in logged
+    assert scalar("SELECT id FROM seen") == 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from .helpers import fails, history, run, scalar, tables, vendor
 
@@ -256,3 +258,323 @@ def test_autocommit_turned_off_by_a_file_is_turned_back_on(
     connections["default"].close()
     assert scalar("SELECT COUNT(*) FROM b") == 1
     assert history() == [("001-off", True), ("002-next", True)]
+
+
+# -- what ends or changes the transaction ----------------------------------------------------
+
+
+def _committed(sql: str) -> Any:
+    """``sql``'s answer on a new connection: what is committed, not what this session sees."""
+    connections["default"].close()
+    return scalar(sql)
+
+
+def _row(version: str) -> str:
+    """success,statements_applied,statements_total of a history row, as committed."""
+    return str(
+        _committed(
+            "SELECT CONCAT_WS(',', success, statements_applied, statements_total) "
+            f"FROM schema_migrations WHERE version = '{version}'"
+        )
+    )
+
+
+OUTFILE = f"/tmp/sqlmigrate-test-{uuid.uuid4().hex}.txt"
+XID = f"'sqlmigrate-test-{uuid.uuid4().hex}'"  # XA ids are server-wide, and outlive sessions
+
+
+@pytest.mark.parametrize(
+    ("statement", "applied", "rows"),
+    [
+        # Each ends the transaction, or is refused inside one: the file runs statement by
+        # statement, and what ran before the failure stays (and is recorded).
+        ("SET autocommit = 1", 3, 2),
+        ("SET @@autocommit = 1", 3, 2),
+        ("SET SESSION autocommit = ON", 3, 2),
+        ("SET @@session.autocommit := 1", 3, 2),
+        ("SET LOCAL autocommit = 1", 3, 2),
+        ("SET @a = 1, autocommit = 1", 3, 2),
+        ("SET @@GLOBAL.autocommit = @@GLOBAL.autocommit", 3, 2),
+        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", 3, 2),
+        ("SET @@tx_isolation = 'SERIALIZABLE'", 3, 2),
+        ("SET @@tx_read_only = 0", 3, 2),
+        ("SET sql_log_bin = 1", 3, 2),
+        ("SET DEFAULT ROLE NONE", 3, 2),
+        ("SET STATEMENT max_statement_time = 10 FOR SELECT 1", 3, 2),
+        (f"SELECT 1 INTO OUTFILE '{OUTFILE}'", 3, 2),
+        ("COMMIT", 3, 2),
+        ("SAVEPOINT sp", 3, 2),
+        ("UNLOCK TABLES", 3, 2),
+        ("CALL noop()", 3, 2),
+        ("LOAD INDEX INTO CACHE t", 3, 2),
+        # Each opens a transaction the failure ends: what ran since is rolled back.
+        ("BEGIN", 1, 1),
+        ("START TRANSACTION", 1, 1),
+        ("SET autocommit = 0", 2, 1),
+        ("SET @@SESSION.autocommit = OFF", 2, 1),
+        (f"XA START {XID}", 1, 1),
+    ],
+)
+def test_a_statement_that_ends_or_changes_the_transaction(
+    tmp_path: Path, settings: object, statement: str, applied: int, rows: int
+) -> None:
+    """The issue's example: `INSERT; SET autocommit = 1; INSERT; <fails>` must not report
+    "rolled back and left no trace" while both rows stay committed."""
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": (
+                "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "CREATE PROCEDURE noop() BEGIN END;\n"
+            ),
+            "002-rows.sql": (
+                f"INSERT INTO t VALUES (1);\n{statement};\nINSERT INTO t VALUES (2);\n"
+                "SELECT * FROM missing_table;\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    try:
+        message = fails("sqlmigrate_apply", interactive=False)
+    finally:
+        Path(OUTFILE).unlink(missing_ok=True)
+    assert "002-rows.sql:4: (1146) Table" in message
+    assert "left no trace" not in message
+    if applied == 3:
+        assert "Statements 1-3 of 4 had already run and stay in the database" in message
+    else:
+        assert f"Statements {applied + 1}-4 ran inside the transaction opened by statement " in (
+            message
+        )
+    assert _committed("SELECT COUNT(*) FROM t") == rows
+    assert _row("002-rows") == f"0,{applied},4"
+    assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+
+
+@pytest.mark.parametrize(
+    ("ends", "rows"),
+    [("SET autocommit = 1", 2), ("CREATE TABLE other (id INT)", 1)],
+    ids=["autocommit-on", "implicit-commit"],
+)
+def test_a_transaction_ended_by_a_statement_the_classifier_missed(
+    tmp_path: Path, settings: object, monkeypatch: pytest.MonkeyPatch, ends: str, rows: int
+) -> None:
+    """The backstop, should a statement that ends the transaction ever be taken for DML:
+    autocommit back on, or no transaction open although a statement wrote, is reported as
+    not rolled back, and recorded."""
+    from django_sqlmigrate.backends.mysql import MySQLBackend
+
+    monkeypatch.setattr(MySQLBackend, "runs_in_transaction", lambda *args: True)
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n",
+            "002-rows.sql": (
+                f"INSERT INTO t VALUES (1);\n{ends};\n"
+                + ("INSERT INTO t VALUES (2);\n" if rows == 2 else "SELECT 1;\n")
+                + "SELECT * FROM missing_table;\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "It was rolled back, but a statement of the file ended the transaction it ran in" in (
+        message
+    )
+    assert "what statements 1-3 of 4 did may stay in the database" in message
+    assert _committed("SELECT COUNT(*) FROM t") == rows
+    assert _row("002-rows") == "0,3,4"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+
+
+def test_changes_to_a_myisam_table_are_not_called_rolled_back(
+    tmp_path: Path, settings: object
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "001-tables.sql": (
+                "CREATE TABLE inno (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "CREATE TABLE isam (id INT PRIMARY KEY) ENGINE=MyISAM;\n"
+            ),
+            "002-rows.sql": (
+                "INSERT INTO inno VALUES (1);\nINSERT INTO isam VALUES (1);\n"
+                "INSERT INTO inno VALUES (1);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "002-rows.sql:3: (1062) Duplicate entry" in message
+    assert (
+        "It was rolled back, but changes to non-transactional tables (MyISAM, Aria, ...) "
+        "cannot be rolled back: what statements 1-2 of 3 did may stay in the database" in message
+    )
+    assert _committed("SELECT COUNT(*) FROM inno") == 0
+    assert _committed("SELECT COUNT(*) FROM isam") == 1
+    assert _row("002-rows") == "0,2,3"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair")
+    assert "Removed the failed record of 002-rows" in out
+    with connections["default"].cursor() as cursor:
+        cursor.execute("DELETE FROM isam")
+    (tmp_path / "002-rows.sql").write_text(
+        "INSERT INTO inno VALUES (1);\nINSERT INTO isam VALUES (1);\n"
+    )
+    run("sqlmigrate_apply", interactive=False)
+    assert history() == [("001-tables", True), ("002-rows", True)]
+
+
+def test_a_dml_file_with_no_transaction_runs_statement_by_statement(
+    tmp_path: Path, settings: object
+) -> None:
+    """Without the header this file would run in one transaction and leave no trace."""
+    _write(
+        tmp_path,
+        {
+            "001-table.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n",
+            "002-rows.sql": (
+                "-- sqlmigrate: no-transaction\nINSERT INTO t VALUES (1);\n"
+                "INSERT INTO missing_table VALUES (2);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "Statements 1-1 of 2 had already run and stay in the database" in message
+    assert _committed("SELECT COUNT(*) FROM t") == 1
+    assert _row("002-rows") == "0,1,2"
+    assert "002-rows failed on" in fails("sqlmigrate_apply", interactive=False)
+    out, _ = run("sqlmigrate_repair")
+    assert "Removed the failed record of 002-rows" in out
+    assert history() == [("001-table", True)]
+
+
+@pytest.mark.parametrize(
+    ("body", "rows", "applied"),
+    [
+        # Autocommit off: the INSERT after the COMMIT opened a transaction, never committed.
+        (
+            "SET autocommit = 0;\nINSERT INTO t VALUES (1);\nCOMMIT;\nINSERT INTO t VALUES (2);\n",
+            1,
+            4,
+        ),
+        # The same, committed: autocommit left off with nothing open loses nothing.
+        (
+            "SET autocommit = 0;\nINSERT INTO t VALUES (1);\nCOMMIT;\nINSERT INTO t VALUES (2);\n"
+            "COMMIT;\n",
+            2,
+            None,
+        ),
+        # An XA transaction prepared and never committed: XA ROLLBACK, not ROLLBACK, ends it.
+        (
+            f"INSERT INTO t VALUES (1);\nXA START {XID};\nINSERT INTO t VALUES (2);\n"
+            f"XA END {XID};\nXA PREPARE {XID};\n",
+            1,
+            2,
+        ),
+    ],
+    ids=["autocommit-off", "autocommit-off-committed", "xa-prepared"],
+)
+def test_a_transaction_left_open_in_a_file_with_ddl(
+    tmp_path: Path, settings: object, body: str, rows: int, applied: int | None
+) -> None:
+    _write(
+        tmp_path, {"001-open.sql": "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\n" + body}
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    total = body.count(";\n") + 1
+    try:
+        if applied is None:
+            run("sqlmigrate_apply", interactive=False)
+            assert _row("001-open") == f"1,{total},{total}"
+        else:
+            message = fails("sqlmigrate_apply", interactive=False)
+            assert f"statement {applied + 1} (" in message
+            assert "opened a transaction that the file never commits" in message
+            assert _row("001-open") == f"0,{applied},{total}"
+        assert _committed("SELECT COUNT(*) FROM t") == rows
+        assert scalar("XA RECOVER") is None
+    finally:  # a prepared XA transaction would hold its locks until the server is restarted
+        with connections["default"].cursor() as cursor, suppress(DatabaseError):
+            cursor.execute(f"XA ROLLBACK {XID}")
+    assert row("SELECT @@in_transaction, @@autocommit") == (0, 1)
+
+
+def test_tables_a_file_left_locked_are_unlocked(tmp_path: Path, settings: object) -> None:
+    # LOCK TABLES without UNLOCK TABLES (the client unlocks them when its session ends): the
+    # history row's table, not locked, could not be written.
+    _write(
+        tmp_path,
+        {
+            "001-locked.sql": (
+                "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;\nLOCK TABLES t WRITE;\n"
+                "INSERT INTO t VALUES (1);\n"
+            ),
+            "002-next.sql": "INSERT INTO t VALUES (2);\n",
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    assert _row("001-locked") == "1,3,3"
+    assert _committed("SELECT COUNT(*) FROM t") == 2
+
+
+def test_a_deadlock_rolled_back_by_the_server_left_no_trace(
+    tmp_path: Path, settings: object
+) -> None:
+    """InnoDB rolls the whole transaction back when it picks it as a deadlock's victim: then no
+    transaction is open although a statement wrote, and that is not a commit."""
+    import threading
+    import time
+
+    import MySQLdb
+
+    _write(
+        tmp_path,
+        {
+            "001-tables.sql": (
+                "CREATE TABLE a (id INT PRIMARY KEY, x INT) ENGINE=InnoDB;\n"
+                "CREATE TABLE b (id INT PRIMARY KEY, x INT) ENGINE=InnoDB;\n"
+                "CREATE TABLE c (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+                "INSERT INTO a VALUES (1, 0);\nINSERT INTO b VALUES (1, 0);\n"
+            ),
+        },
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    run("sqlmigrate_apply", interactive=False)
+    (tmp_path / "002-victim.sql").write_text(
+        "UPDATE a SET x = 1 WHERE id = 1;\nUPDATE b SET x = 1 WHERE id = 1;\n"
+    )
+    params = connections["default"].get_connection_params()
+    other = MySQLdb.connect(**{k: v for k, v in params.items() if k != "client_flag"})
+    locked = threading.Event()
+
+    def hold_b_then_want_a() -> None:
+        cursor = other.cursor()
+        cursor.execute("BEGIN")
+        # Heavier than the file's transaction, so InnoDB picks the file as the victim.
+        cursor.execute(
+            "INSERT INTO c SELECT seq FROM seq_1_to_200"
+            if "MariaDB" in other.get_server_info()
+            else "INSERT INTO c VALUES " + ", ".join(f"({n})" for n in range(1, 201))
+        )
+        cursor.execute("UPDATE b SET x = 2 WHERE id = 1")
+        locked.set()
+        time.sleep(1.5)  # the file has updated a, and waits for b
+        cursor.execute("UPDATE a SET x = 2 WHERE id = 1")
+        other.commit()
+
+    thread = threading.Thread(target=hold_b_then_want_a)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        message = fails("sqlmigrate_apply", interactive=False)
+    finally:
+        thread.join(20)
+        other.close()
+    assert "002-victim.sql:2: (1213) Deadlock found" in message
+    assert "002-victim was rolled back and left no trace" in message
+    assert history() == [("001-tables", True)]
+    assert _committed("SELECT x FROM a") == 2

@@ -149,14 +149,49 @@ def test_a_database_a_file_attached_is_detached(tmp_path: Path, settings: object
 def test_a_transaction_left_open_with_foreign_keys_off_is_reported(
     tmp_path: Path, settings: object
 ) -> None:
-    # SQLite ignores PRAGMA foreign_keys inside a transaction, so it cannot be turned back on.
+    # SQLite ignores PRAGMA foreign_keys inside a transaction: it is turned back on only once
+    # the transaction the file left open is rolled back.
     (tmp_path / "001-open.sql").write_text(
         "-- sqlmigrate: no-transaction\nPRAGMA foreign_keys = OFF;\nBEGIN;\n"
         "CREATE TABLE never_committed (id INTEGER);\n"
     )
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
     message = fails("sqlmigrate_apply", interactive=False)
-    assert "turned PRAGMA foreign_keys off and left a transaction open" in message
+    assert "001-open.sql:3: statement 2 (BEGIN) opened a transaction that the file never" in (
+        message
+    )
     assert "never_committed" not in tables()
     assert scalar("PRAGMA foreign_keys") == 1
-    assert history() == [("001-open", False)]  # recorded as interrupted
+    assert history() == [("001-open", False)]
+    assert scalar("SELECT statements_applied FROM schema_migrations") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "opener", "rows"),
+    [
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nSAVEPOINT b;\nRELEASE b;\n", 2, 0),
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nRELEASE a;\nSAVEPOINT b;\n", 5, 1),
+        ("SAVEPOINT a;\nINSERT INTO t VALUES (1);\nSAVEPOINT b;\nRELEASE SAVEPOINT a;\n", None, 1),
+    ],
+    ids=["open", "open-after-release", "released"],
+)
+def test_a_savepoint_outside_a_transaction_opens_one(
+    tmp_path: Path, settings: object, body: str, opener: int | None, rows: int
+) -> None:
+    # SAVEPOINT outside BEGIN opens a transaction; RELEASE of that outermost one commits it.
+    (tmp_path / "001-savepoints.sql").write_text(
+        "-- sqlmigrate: no-transaction\nCREATE TABLE t (id INTEGER);\n"
+        + body
+        + "INSERT INTO t VALUES (2);\n"
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    if opener is None:
+        run("sqlmigrate_apply", interactive=False)
+        assert history() == [("001-savepoints", True)]
+    else:
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert f"001-savepoints.sql:{opener + 1}: statement {opener} (SAVEPOINT " in message
+        assert history() == [("001-savepoints", False)]
+        assert scalar("SELECT statements_applied FROM schema_migrations") == opener - 1
+    connections["default"].close()
+    assert scalar("SELECT COUNT(*) FROM t") == rows + (opener is None)

@@ -110,9 +110,7 @@ def test_targets_and_machine(smoke: dict[str, Any]) -> None:
 
 def test_the_table_prints_each_target_as_measured(smoke: dict[str, Any]) -> None:
     """One line per target, whose figure and verdict are the JSON's (not a stale table)."""
-    lines = {
-        line.split()[0]: line.split() for line in smoke["stdout"].splitlines() if line.strip()
-    }
+    lines = {line.split()[0]: line.split() for line in smoke["stdout"].splitlines() if line.strip()}
     for target in smoke["targets"]:
         row = lines[target["id"]]
         assert float(row[1]) == pytest.approx(target["value"], abs=0.0005), target

@@ -30,13 +30,50 @@ class DatabaseMessage(NamedTuple):
 
 
 class StatementFailed(Exception):
-    """Statement ``index`` failed; ``sent_start`` is the byte offset of the text it was sent in."""
+    """Statement ``index`` failed; ``sent_start`` is the byte offset of the text it was sent in.
+
+    A file run statement by statement can also fail after its last statement (``index`` is
+    then the number of statements and ``left_open`` is set): it left a transaction open.
+    """
 
     def __init__(self, index: int, sent_start: int, error: DatabaseMessage) -> None:
         super().__init__(error.text)
         self.index = index
         self.sent_start = sent_start
         self.error = error
+        # A transaction the file opened itself (BEGIN, SET autocommit = 0...) was rolled back:
+        # statements ``opened`` (0-based, None if it could not be told) to ``index`` with it.
+        self.rolled_back_open = False
+        self.opened: int | None = None
+        self.left_open = False  # no statement failed: the file ended inside that transaction
+        # A file run in one transaction: False when the rollback could not undo all it did.
+        self.undone = True
+        self.not_undone_reason = ""
+
+    @property
+    def applied(self) -> int | None:
+        """How many of the file's first statements ran and stay (None: unknown)."""
+        return self.opened if self.rolled_back_open else self.index
+
+
+def transaction_effect(words: tuple[str, ...]) -> str | None:
+    """What a statement run in autocommit does to the session's transaction: 'start' (it
+    opens one, committing any open), 'end' (it commits or rolls back), or None.
+
+    Vendors add their own (``BaseBackend.transaction_effect``). Used on the failure path only.
+    """
+    kind = transaction_control(words)
+    if kind == "start" and words[:1] == ("START",) and words[1:2] != ("TRANSACTION",):
+        return None
+    if kind in ("end", "abort"):
+        if words[1:2] == ("PREPARED",):  # PostgreSQL's COMMIT/ROLLBACK PREPARED 'gid'
+            return None
+        if "TO" in words[1:3]:  # ROLLBACK WORK TO SAVEPOINT x
+            return None
+        if "CHAIN" in words[1:4] and "NO" not in words[1:4]:  # a new one starts at once
+            return "start"
+        return "end"
+    return kind
 
 
 def transaction_control(words: tuple[str, ...]) -> str | None:
@@ -105,30 +142,152 @@ class BaseBackend:
         own, and the history row is written on this one next.
         """
         self.snapshot_session()
+        # In autocommit, a transaction open after the file is the file's (inside a caller's
+        # transaction.atomic, the caller's).
+        own = not transactional and self.connection.get_autocommit()
         try:
             self.run_statements(source, statements, transactional=transactional)
         except StatementFailed as failure:
             try:
-                self.restore_session(source)
+                left_open = self.restore_session(source, transactional=not own)
             except DatabaseError as exc:
                 if self.connection.is_usable():
                     raise DatabaseError(
                         f"{failure.error.text} Then putting the session back as it was before "
                         f"the first file failed too: {exc}"
                     ) from exc
+                raise failure from None
+            if own:
+                self.note_open_transaction(source, statements, failure, left_open)
             raise
         try:
-            self.restore_session(source)
+            left_open = self.restore_session(source, transactional=not own)
         except DatabaseError as exc:
             raise DatabaseError(
                 f"Putting the session back as it was before the first file failed: {exc}"
             ) from exc
+        if own:
+            self.check_open_transaction(source, statements, left_open)
 
     def snapshot_session(self) -> None:
         """Note the session's settings before the first file runs (once per run)."""
 
-    def restore_session(self, source: bytes) -> None:
-        """Put back what the file ``source`` changed in the session since the snapshot."""
+    def restore_session(self, source: bytes, *, transactional: bool) -> bool | None:
+        """Put back what the file ``source`` changed in the session since the snapshot.
+
+        First, after a file run statement by statement in autocommit (``transactional``
+        False), roll back a transaction it left open, as the vendor's client does when a session ends: nothing is
+        left uncommitted in the session the history row is written on. True when one was;
+        None when this server cannot tell (then the file's statements are read instead).
+        """
+        return False
+
+    # -- a transaction a file run statement by statement opened itself -----------------------
+    def transaction_effect(self, words: tuple[str, ...], sql: bytes) -> str | None:
+        """'start', 'end', or this vendor's own kinds (see ``opened_at``), for a statement run
+        in autocommit."""
+        return transaction_effect(words)
+
+    def opened_at(self, source: bytes, statements: Sequence[Statement], ran: int) -> int | None:
+        """The statement that opened the transaction still open after the first ``ran``
+        statements ran in autocommit, read from their leading words (None: none is open;
+        ``ran``: autocommit is off, so the next statement opens one).
+
+        Kinds: 'start' opens one (committing any open), 'end' closes it, 'commit' commits
+        implicitly (MySQL DDL), 'lock'/'unlock' (MySQL's LOCK TABLES commits; UNLOCK TABLES
+        too, while tables are locked), 'autocommit_off'/'autocommit_on' (MySQL: with
+        autocommit off the next statement opens one), 'savepoint'/'release' (SQLite: a
+        SAVEPOINT outside a transaction opens one; releasing that outermost one commits it).
+        """
+        from ..splitter import leading_words
+
+        opened: int | None = None
+        autocommit = True
+        locked = False  # MySQL: LOCK TABLES in force
+        savepoints: list[str] = []  # SQLite: the savepoints of a transaction SAVEPOINT opened
+        for index in range(ran):
+            statement = statements[index]
+            sql = source[statement.start : statement.end]
+            words = leading_words(sql, 4)
+            effect = self.transaction_effect(words, sql)
+            if effect == "unlock":  # UNLOCK TABLES commits only while LOCK TABLES holds
+                effect, locked = ("commit" if locked else None), False
+            elif effect == "lock":
+                effect, locked = "commit", True
+            if effect == "start":  # (BEGIN releases table locks too)
+                opened, savepoints, locked = index, [], False
+            elif effect in ("end", "commit", "autocommit_on"):
+                opened, savepoints = None, []
+                autocommit = autocommit or effect == "autocommit_on"
+            elif effect == "autocommit_off":
+                autocommit = False
+            elif effect == "savepoint":
+                name = words[1] if len(words) > 1 else ""
+                if opened is None:
+                    opened, savepoints = index, [name]
+                elif savepoints:
+                    savepoints.append(name)
+            elif effect == "release" and savepoints:
+                name = words[-1] if len(words) > 1 else ""
+                if name in savepoints:
+                    del savepoints[savepoints.index(name) :]
+                    if not savepoints:
+                        opened = None
+            if not autocommit and opened is None:
+                # Autocommit off: the next statement opens a transaction (after a COMMIT or
+                # DDL too, which commit the one before).
+                opened = index + 1
+        return opened
+
+    def roll_back(self) -> None:
+        """End the transaction a file left open, as the vendor's client would."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+
+    def note_open_transaction(
+        self,
+        source: bytes,
+        statements: Sequence[Statement],
+        failure: StatementFailed,
+        left_open: bool | None,
+    ) -> None:
+        """A statement of a file run in autocommit failed: if it ran inside a transaction the
+        file had opened, that transaction is gone (rolled back here, or by the server), and
+        the statements since it opened with it."""
+        opened = self.opened_at(source, statements, failure.index)
+        if left_open is None and opened is not None:  # the server cannot tell: the file can
+            self.roll_back()
+        if opened is not None and opened >= failure.index:
+            return  # autocommit off: the failed statement was the transaction's first
+        if left_open or opened is not None:
+            failure.rolled_back_open = True
+            failure.opened = opened
+
+    def check_open_transaction(
+        self, source: bytes, statements: Sequence[Statement], left_open: bool | None
+    ) -> None:
+        """Fail a file run in autocommit that ended inside a transaction (rolled back by now):
+        reporting it applied would be false, its last statements were never committed."""
+        opened = None
+        if left_open is not False:
+            opened = self.opened_at(source, statements, len(statements))
+            if opened == len(statements):  # autocommit off after the last statement
+                opened = None
+        if left_open is None:
+            left_open = opened is not None
+            if left_open:
+                self.roll_back()
+        if not left_open:
+            return
+        failure = StatementFailed(
+            len(statements),
+            len(source),
+            DatabaseMessage("the file ended inside a transaction it had opened"),
+        )
+        failure.rolled_back_open = True
+        failure.opened = opened
+        failure.left_open = True
+        raise failure
 
     def run_statements(
         self,
@@ -145,7 +304,7 @@ class BaseBackend:
                 if transactional and transaction_control(leading_words(sql, 2)):
                     continue
                 try:
-                    cursor.execute(self.decode(sql))  # type: ignore[arg-type]  # bytes for MySQLdb
+                    cursor.execute(self.decode(sql))
                 except DatabaseError as exc:
                     raise StatementFailed(index, statement.start, self.message(exc)) from exc
 
@@ -157,7 +316,9 @@ class BaseBackend:
         ``transaction.atomic`` (``row`` lacks ``applied_at`` and ``execution_time_ms``)."""
         return False
 
-    def decode(self, sql: bytes) -> str | bytes:
+    def decode(self, sql: bytes) -> str:
+        # str on every vendor, as Django's own queries: execute_wrapper() functions and the
+        # django.db.backends logger see what they would see for Django's migrate.
         return sql.decode("utf-8")
 
     def message(self, exc: BaseException) -> DatabaseMessage:

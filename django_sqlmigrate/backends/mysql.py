@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import DatabaseError
 
 from ..exceptions import LockTimeout
-from .base import BaseBackend, DatabaseMessage
+from .base import BaseBackend, DatabaseMessage, StatementFailed
 
 if TYPE_CHECKING:
     from ..splitter import Dialect, Statement
@@ -30,6 +30,40 @@ if TYPE_CHECKING:
 TRANSACTIONAL_STATEMENTS = frozenset(
     {"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "DO", "SET"}
 )
+WRITES = frozenset({("INSERT",), ("UPDATE",), ("DELETE",), ("REPLACE",)})
+# SET statements that end the transaction (autocommit = 1 commits; SET PASSWORD, SET DEFAULT
+# ROLE and SET STATEMENT ... FOR <DDL> commit implicitly) or that the server refuses inside
+# one: SET TRANSACTION and @@tx_isolation/@@tx_read_only without a scope (the next
+# transaction's), sql_log_bin, binlog_format, skip_replication, gtid_*. The `mariadb` client
+# runs them in autocommit, and so does a file that has one.
+SET_OUTSIDE_TRANSACTION = frozenset({("PASSWORD",), ("DEFAULT",), ("STATEMENT",), ("TRANSACTION",)})
+SET_OUTSIDE_TRANSACTION_RE = re.compile(
+    rb"\b(?:autocommit|sql_log_bin|binlog_format|skip_replication|gtid_\w+|server_id)\b"
+    rb"|@@(?:tx|transaction)_(?:isolation|read_only)\b",
+    re.IGNORECASE,
+)
+# SELECT ... INTO OUTFILE/DUMPFILE writes a file on the server, which no rollback removes.
+INTO_FILE_RE = re.compile(rb"\bINTO\s+(?:OUTFILE|DUMPFILE)\b", re.IGNORECASE)
+# How a statement run in autocommit changes the transaction (``transaction_effect``).
+AUTOCOMMIT_RE = re.compile(rb"(@@global\.|\bglobal\s+)?\bautocommit\s*:?=\s*'?(\w+)", re.IGNORECASE)
+AUTOCOMMIT_OFF = frozenset({b"0", b"OFF", b"FALSE"})
+# The statements that commit implicitly (MariaDB's and MySQL's lists), by first word; START
+# and LOAD only as START SLAVE/REPLICA and LOAD INDEX INTO CACHE.
+IMPLICIT_COMMIT = frozenset(
+    {
+        "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "ANALYZE",
+        "CHECK", "OPTIMIZE", "REPAIR", "FLUSH", "RESET", "CACHE", "INSTALL", "UNINSTALL",
+        "STOP", "CHANGE", "SHUTDOWN", "IMPORT",
+    }
+)  # fmt: skip
+XA_START_RE = re.compile(
+    rb"\bXA\s+(?:START|BEGIN)\s+(.+?)(?:\s+(?:JOIN|RESUME))?\s*(?:;|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+ER_XAER_RMFAIL = 1399
+# The server rolled the whole transaction back itself (innodb_rollback_on_timeout for 1205).
+ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT = 1213, 1205
+ER_WARNING_NOT_COMPLETE_ROLLBACK = 1196
 SYNTAX_LINE_RE = re.compile(r" at line (\d+)\s*$")
 MAX_LOCK_NAME = 64
 ER_PARSE_ERROR = 1064
@@ -102,6 +136,9 @@ MYSQL_USER_VARIABLES = (
 # Only a file with one of these can set a user variable (a trigger it fires could too, but
 # checking after every file would cost as much as the system variables do).
 MAY_SET_USER_VARIABLES_RE = re.compile(rb"@|\bCALL\b", re.IGNORECASE)
+# Only a file with this can leave tables locked (the client's session end unlocks them; the
+# history row's table is not among them).
+MAY_LOCK_TABLES_RE = re.compile(rb"\bLOCK\s+TABLES?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -194,13 +231,15 @@ class MySQLBackend(BaseBackend):
                 for entry in SESSION_VARIABLES
                 if any(name in known for name in _names(entry))
             ]
+            mariadb = getattr(self.connection, "mysql_is_mariadb", False)
+            # MariaDB says whether a transaction is open; MySQL has no such variable.
+            in_transaction = "@@in_transaction" if mariadb else "NULL"
             try:
-                cursor.execute(_select(variables))
+                cursor.execute(_select(variables, in_transaction))
             except DatabaseError:  # a variable with no session value on this server
                 variables = [name for name in variables if _readable(cursor, name)]
-                cursor.execute(_select(variables))
-            database, _, *values = cursor.fetchone()
-            mariadb = getattr(self.connection, "mysql_is_mariadb", False)
+                cursor.execute(_select(variables, in_transaction))
+            database, _, _, *values = cursor.fetchone()
             listing = MARIADB_USER_VARIABLES if mariadb else MYSQL_USER_VARIABLES
             user_variables: str | None = listing
             existing: tuple[str, ...] = ()
@@ -213,7 +252,7 @@ class MySQLBackend(BaseBackend):
                 if existing:
                     placeholders = ", ".join(["%s"] * len(existing))
                     user_variables = f"{listing} AND VARIABLE_NAME NOT IN ({placeholders})"
-        check = _select(variables)
+        check = _select(variables, in_transaction)
         self._session = _SessionState(
             database=database,
             variables=tuple(variables),
@@ -229,8 +268,14 @@ class MySQLBackend(BaseBackend):
         )
         return self._session
 
-    def restore_session(self, source: bytes) -> None:
-        """One query when the file changed nothing; a SET (and a USE) when it did."""
+    def restore_session(self, source: bytes, *, transactional: bool) -> bool | None:
+        """One query when the file changed nothing; a SET (and a USE) when it did.
+
+        The same query says whether a transaction is open (MariaDB's @@in_transaction): one
+        that a file run statement by statement left open is rolled back before anything is
+        set back (setting autocommit back on would commit it), as the client does at the end
+        of its session. For a file run in one transaction, ``transaction_state`` notes it.
+        """
         session = self._session_state()
         assignments: list[str] = []
         params: list[Any] = []
@@ -238,14 +283,27 @@ class MySQLBackend(BaseBackend):
             listing = session.user_variables
             if listing is not None and MAY_SET_USER_VARIABLES_RE.search(source):
                 row = self._check(cursor, session, session.check_all, session.user_params)
-                database, autocommit, *now, new_user_variables = row
+                database, autocommit, in_transaction, *now, new_user_variables = row
                 if new_user_variables:
                     cursor.execute(listing, session.user_params or None)
                     for (name,) in cursor.fetchall():
                         quoted = "`" + name.replace("`", "``").replace("%", "%%") + "`"
                         assignments.append(f"@{quoted} = NULL")
             else:
-                database, autocommit, *now = self._check(cursor, session, session.check)
+                row = self._check(cursor, session, session.check)
+                database, autocommit, in_transaction, *now = row
+            left_open: bool | None = False
+            if transactional:
+                self.transaction_state = (in_transaction, autocommit)
+            elif in_transaction:
+                self._roll_back(cursor, source)
+                left_open = True
+            elif in_transaction is None:  # MySQL: the file's statements will tell
+                if not autocommit:  # a transaction may be open: the client's session end
+                    self._roll_back(cursor, source)
+                left_open = None
+            if not transactional and MAY_LOCK_TABLES_RE.search(source):
+                cursor.execute("UNLOCK TABLES")  # after the rollback: it would commit
             # Django's idea of autocommit (off inside transaction.atomic), which it relies on.
             expected = 1 if self.connection.get_autocommit() else 0
             if autocommit != expected:
@@ -260,6 +318,22 @@ class MySQLBackend(BaseBackend):
                     self.connection.connection.select_db(session.database)
             if assignments:
                 cursor.execute("SET " + ", ".join(assignments), params)
+        return left_open
+
+    def _roll_back(self, cursor: Any, source: bytes) -> None:
+        """ROLLBACK; an XA transaction (XA START without XA COMMIT) needs its own words."""
+        try:
+            cursor.execute("ROLLBACK")
+        except DatabaseError as exc:
+            if getattr(exc.__cause__ or exc, "args", (None,))[0] != ER_XAER_RMFAIL:
+                raise
+            xids = XA_START_RE.findall(source)
+            if not xids:
+                raise
+            xid = xids[-1].decode("utf-8")
+            with suppress(DatabaseError):  # already ended, or prepared
+                cursor.execute(f"XA END {xid}")
+            cursor.execute(f"XA ROLLBACK {xid}")
 
     def _check(
         self, cursor: Any, session: _SessionState, query: str, params: Sequence[str] = ()
@@ -277,16 +351,107 @@ class MySQLBackend(BaseBackend):
             return tuple(cursor.fetchone())
 
     def runs_in_transaction(self, source: bytes, statements: Sequence[Statement]) -> bool:
+        """Only when no statement can end or change the transaction: anything but DML
+        commits implicitly or controls the transaction itself (COMMIT, START TRANSACTION,
+        LOCK TABLES, XA, CALL of a procedure that commits...), and some SETs do too."""
         from ..splitter import leading_words
 
         for statement in statements:
-            words = leading_words(source[statement.start : statement.end], 1)
+            sql = source[statement.start : statement.end]
+            words = leading_words(sql, 1)
             if not words or words[0] not in TRANSACTIONAL_STATEMENTS:
+                return False
+            if words[0] == "SET" and (
+                leading_words(sql, 2)[1:] in SET_OUTSIDE_TRANSACTION
+                or SET_OUTSIDE_TRANSACTION_RE.search(sql)
+            ):
+                return False
+            if words[0] in ("SELECT", "WITH") and INTO_FILE_RE.search(sql):
                 return False
         return True
 
-    def decode(self, sql: bytes) -> str | bytes:
-        return sql  # MySQLdb sends bytes as they are
+    def transaction_effect(self, words: tuple[str, ...], sql: bytes) -> str | None:
+        first = words[:1]
+        if first == ("XA",):
+            if words[1:2] in (("START",), ("BEGIN",)):
+                return "start"
+            return "end" if words[1:2] in (("COMMIT",), ("ROLLBACK",)) else None
+        if first == ("LOCK",):
+            return "lock"
+        if first == ("UNLOCK",):
+            return "unlock"
+        if first == ("SET",):
+            if words[1:2] in (("PASSWORD",), ("DEFAULT",)):
+                return "commit"
+            effect = None
+            for scope, value in AUTOCOMMIT_RE.findall(sql):
+                if not scope:  # SET GLOBAL autocommit is for the sessions to come
+                    off = value.upper() in AUTOCOMMIT_OFF
+                    effect = "autocommit_off" if off else "autocommit_on"
+            return effect
+        if first and (
+            first[0] in IMPLICIT_COMMIT
+            or words[:2] == ("LOAD", "INDEX")
+            or (first == ("START",) and words[1:2] != ("TRANSACTION",))
+        ):
+            return None if words[1:2] == ("TEMPORARY",) else "commit"
+        return super().transaction_effect(words, sql)
+
+    # -- a file run in one transaction that failed ----------------------------------------
+    transaction_state: tuple[Any, Any] = (None, None)  # @@in_transaction, @@autocommit
+
+    def execute(
+        self, source: bytes, statements: Sequence[Statement], *, transactional: bool
+    ) -> None:
+        try:
+            super().execute(source, statements, transactional=transactional)
+        except StatementFailed as failure:
+            if transactional:
+                self._roll_back_file(source, statements, failure)
+            raise
+
+    def _roll_back_file(
+        self, source: bytes, statements: Sequence[Statement], failure: StatementFailed
+    ) -> None:
+        """Roll the failed file back here, not in Django's atomic block, to see whether that
+        undid everything: MySQL warns (1196) when a non-transactional table (MyISAM, Aria)
+        changed, and a statement may have ended the transaction (autocommit back on, or no
+        transaction open although a statement wrote) and committed what ran before it."""
+        from ..splitter import leading_words
+
+        in_transaction, autocommit = self.transaction_state
+        savepoints = self.connection.savepoint_ids  # the caller's transaction: ours is the last
+        if savepoints and not savepoints[-1]:
+            return  # no savepoint of our own to roll back to (the caller's is broken already)
+        codes: set[int] = set()
+        with self.connection.cursor() as cursor:
+            if savepoints:
+                cursor.execute(
+                    f"ROLLBACK TO SAVEPOINT {self.connection.ops.quote_name(savepoints[-1])}"
+                )
+            else:
+                cursor.execute("ROLLBACK")
+            if self.connection.connection.warning_count():
+                cursor.execute("SHOW WARNINGS")
+                codes = {code for _, code, _ in cursor.fetchall()}
+        wrote = any(
+            leading_words(source[statement.start : statement.end], 1) in WRITES
+            for statement in statements[: failure.index]
+        )
+        cause = failure.__cause__
+        code = getattr(getattr(cause, "__cause__", None) or cause, "args", (None,))[:1]
+        rolled_back_by_server = code in ((ER_LOCK_DEADLOCK,), (ER_LOCK_WAIT_TIMEOUT,))
+        if ER_WARNING_NOT_COMPLETE_ROLLBACK in codes:
+            failure.undone = False
+            failure.not_undone_reason = (
+                "changes to non-transactional tables (MyISAM, Aria, ...) cannot be rolled back"
+            )
+        elif autocommit == 1 or (in_transaction == 0 and wrote and not rolled_back_by_server):
+            failure.undone = False
+            failure.not_undone_reason = (
+                "a statement of the file ended the transaction it ran in, committing what "
+                "ran before it"
+            )
 
     def message(self, exc: BaseException) -> DatabaseMessage:
         cause = exc.__cause__ or exc
@@ -303,10 +468,10 @@ def _names(entry: str | tuple[str, str]) -> tuple[str, ...]:
     return (entry,) if isinstance(entry, str) else entry
 
 
-def _select(variables: Sequence[str], *extra: str) -> str:
-    columns = ["DATABASE()", "@@SESSION.autocommit"]
+def _select(variables: Sequence[str], in_transaction: str) -> str:
+    columns = ["DATABASE()", "@@SESSION.autocommit", in_transaction]
     columns += [f"@@SESSION.{name}" for name in variables]
-    return "SELECT " + ", ".join([*columns, *extra])
+    return "SELECT " + ", ".join(columns)
 
 
 def _readable(cursor: Any, name: str) -> bool:

@@ -164,15 +164,41 @@ class PostgreSQLBackend(BaseBackend):
         with self.connection.wrap_database_errors:
             restore = self._restore_statements()
             restored = False
+            left_open = False
+            # In autocommit, a transaction open after the file is the file's (inside a caller's
+            # transaction.atomic, the caller's).
+            own = not transactional and self.connection.get_autocommit()
             try:
                 # The session restore rides with the last batch, inside the file's transaction
                 # and before its history row: no round trip of its own for every file.
                 restored = self._execute(
                     source, statements, transactional=transactional, tail=restore, tail_alone=False
                 )
+                left_open = own and self._roll_back_left_open()
+            except StatementFailed as failure:
+                if own:
+                    left_open = self._roll_back_left_open()
+                    self.note_open_transaction(source, statements, failure, left_open)
+                raise
             finally:
                 if not restored:
                     self._send_restore(restore)
+        if left_open:
+            self.check_open_transaction(source, statements, left_open)
+
+    def _roll_back_left_open(self) -> bool:
+        """Roll back a transaction a no-transaction file left open (its BEGIN without a
+        COMMIT), as psql does at the end of its input. The status is a C attribute read."""
+        from psycopg import pq
+
+        pgconn: PGconn = self.connection.connection.pgconn
+        if pgconn.transaction_status in (
+            pq.TransactionStatus.INTRANS,
+            pq.TransactionStatus.INERROR,
+        ):
+            self._rollback(pgconn)
+            return True
+        return False
 
     def execute_recorded(
         self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]

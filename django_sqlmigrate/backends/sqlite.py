@@ -139,7 +139,7 @@ class SQLiteBackend(BaseBackend):
 
     # Put back before the history row is written or updated. Pragmas are not undone by a
     # rollback; PRAGMA foreign_keys does nothing inside a transaction, so a transactional file
-    # cannot change it, and after a no-transaction file none is open.
+    # cannot change it, and after a no-transaction file none is left open.
     def snapshot_session(self) -> None:
         self._session_state()
 
@@ -156,19 +156,21 @@ class SQLiteBackend(BaseBackend):
             self._session = _SessionState(tuple(pragmas), tuple(values), like, attached, check)
         return self._session
 
-    def restore_session(self, source: bytes) -> None:
+    def restore_session(self, source: bytes, *, transactional: bool) -> bool:
         """One query when the file changed nothing; a PRAGMA for each setting it changed."""
         session = self._session_state()
+        # A transaction a no-transaction file left open (a BEGIN without its COMMIT) is rolled
+        # back first, as the sqlite3 shell does at the end of its input: PRAGMA foreign_keys
+        # does nothing inside one, and the history row must not be written in it.
+        left_open = not transactional and self.connection.connection.in_transaction
         with self.connection.cursor() as cursor:
+            if left_open:
+                cursor.execute("ROLLBACK")
             cursor.execute(session.check)
             *now, like, attached = cursor.fetchone()
-            changed = [
-                (name, before)
-                for name, before, after in zip(session.pragmas, session.values, now, strict=True)
-                if before != after
-            ]
-            for name, value in changed:
-                cursor.execute(f"PRAGMA {name} = {int(value)}")
+            for name, before, after in zip(session.pragmas, session.values, now, strict=True):
+                if before != after:
+                    cursor.execute(f"PRAGMA {name} = {int(before)}")
             if like != session.like and session.like in (0, 1):
                 cursor.execute(f"PRAGMA case_sensitive_like = {1 - session.like}")
             if attached:
@@ -176,17 +178,14 @@ class SQLiteBackend(BaseBackend):
                 for (name,) in cursor.fetchall():
                     if name not in session.attached:
                         cursor.execute(f"DETACH DATABASE {_quote(name)}")
-            if "foreign_keys" in dict(changed) and self.connection.connection.in_transaction:
-                # The pragma was ignored. End the transaction as the sqlite3 shell would at the
-                # end of the file, then set it.
-                self.connection.connection.rollback()
-                cursor.execute(f"PRAGMA foreign_keys = {int(dict(changed)['foreign_keys'])}")
-                raise DatabaseError(
-                    "the file turned PRAGMA foreign_keys off and left a transaction open (a "
-                    "BEGIN without its COMMIT), inside which SQLite ignores that pragma. That "
-                    "transaction was rolled back, as the sqlite3 shell does when a file ends "
-                    "inside one; commit it in the file."
-                )
+        return bool(left_open)
+
+    def transaction_effect(self, words: tuple[str, ...], sql: bytes) -> str | None:
+        if words[:1] == ("SAVEPOINT",):
+            return "savepoint"
+        if words[:1] == ("RELEASE",):
+            return "release"
+        return super().transaction_effect(words, sql)
 
 
 def _readable(cursor: Any, pragma: str) -> bool:
