@@ -1,6 +1,6 @@
 """The smallest settings a project using django-sqlmigrate has, shared by every timed process.
 
-The benchmark driver (bench/run.py) passes the database and folders in the environment:
+The benchmark driver (bench/tools.py, django_env) passes the database and folders in the environment:
 
     BENCH_DATABASE   JSON of DATABASES["default"]
     BENCH_SQL_DIR    the folder of .sql files (SQLMIGRATE_DIRS)

@@ -1,4 +1,4 @@
-"""Per vendor: making a fresh database, Django's settings for it, and its command-line client.
+"""Per vendor: making a fresh database, querying it, and Django's settings for it.
 
 The server addresses come from the same SQLMIGRATE_TEST_* variables as the test suite's
 (tests/backends.py), so the benchmark finds the servers the tests use.
@@ -6,15 +6,11 @@ The server addresses come from the same SQLMIGRATE_TEST_* variables as the test 
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.backends import Backend, server
-
-HISTORY_TABLE = "client_history"
 
 
 @dataclass
@@ -118,81 +114,6 @@ class Vendor:
         if self.name == "mysql":
             settings["OPTIONS"] = {"charset": "utf8mb4"}
         return settings
-
-    # -- the vendor's own client, the reference --------------------------------------------
-    @property
-    def client_name(self) -> str:
-        return {"postgresql": "psql", "mysql": "mysql", "sqlite": "sqlite3"}[self.name]
-
-    def client_available(self) -> bool:
-        return shutil.which(self.client_name) is not None
-
-    def write_client_script(self, path: Path, files: list[tuple[str, Path, str]]) -> Path:
-        """The script the client runs: per file BEGIN; include it; record it; COMMIT.
-
-        ``files`` holds (version, path, checksum). One client process applies them all and
-        stops at the first error, as a shell loop calling ``psql -1 -f`` would, minus the
-        process start per file.
-        """
-        create = (
-            f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (version varchar(255) PRIMARY KEY, "
-            "checksum varchar(80) NOT NULL, applied_at timestamp NOT NULL "
-            "DEFAULT CURRENT_TIMESTAMP);"
-        )
-        lines = []
-        if self.name == "postgresql":
-            lines.append("\\set ON_ERROR_STOP on")
-        elif self.name == "sqlite":
-            lines.append(".bail on")
-        lines.append(create)
-        for version, file, checksum in files:
-            if self.name == "postgresql":
-                include = f"\\i '{file}'"
-            elif self.name == "mysql":
-                include = f"source {file}"
-            else:
-                include = f".read '{file}'"
-            lines += [
-                "BEGIN;",
-                include,
-                f"INSERT INTO {HISTORY_TABLE} (version, checksum) "
-                f"VALUES ('{version}', '{checksum}');",
-                "COMMIT;",
-            ]
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def client_query(self, database: str, sql: str) -> tuple[list[str], dict[str, str]]:
-        """(argv, environment) that run one query with the client, as a shell script would."""
-        argv, env, _ = self.client_command(database, Path(os.devnull))
-        if self.name == "postgresql":
-            return [*argv[:-2], "-c", sql], env
-        if self.name == "mysql":
-            return [*argv, "-e", sql], env
-        return [*argv, sql], env
-
-    def client_command(self, database: str, script: Path) -> tuple[list[str], dict[str, str], Path]:
-        """(argv, environment, stdin file) that run ``script`` on ``database``."""
-        env = dict(os.environ)
-        if self.name == "postgresql":
-            where = server("postgresql")
-            if where.password:
-                env["PGPASSWORD"] = where.password
-            argv = [
-                "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", where.host,
-                "-p", str(where.port), "-U", where.user, "-d", database, "-f", str(script),
-            ]  # fmt: skip
-            return argv, env, Path(os.devnull)
-        if self.name == "mysql":
-            where = server("mysql")
-            if where.password:
-                env["MYSQL_PWD"] = where.password
-            argv = [
-                "mysql", "--batch", "--protocol=TCP", "-h", where.host, "-P", str(where.port),
-                "-u", where.user, database,
-            ]  # fmt: skip
-            return argv, env, script
-        return ["sqlite3", "-bail", str(self.sqlite_path(database))], env, script
 
 
 def _pg_connect(database: str) -> Any:
