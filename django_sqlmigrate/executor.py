@@ -329,6 +329,21 @@ class MigrationExecutor:
                 )
             ]
         problems = []
+        unencodable = self.backend.unencodable(source)
+        if unencodable is not None:
+            offset, why = unencodable
+            line, column = line_and_column(source, offset)
+            character = source[offset:].decode("utf-8", "replace")[:1]
+            problems.append(
+                Problem(
+                    "E017",
+                    f"contains U+{ord(character):04X} ({character}) at line {line}, column "
+                    f"{column}, {why}.",
+                    path=migration.path,
+                    line=line,
+                    version=migration.version,
+                )
+            )
         if not statements and not migration.allow_empty:
             problems.append(
                 Problem(

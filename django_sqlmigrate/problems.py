@@ -36,7 +36,7 @@ CODES = {
     "E014": "Django migration it depends on is not applied",
     "E015": "depends on a migration that does not exist",
     "E016": "depends-on lines form a cycle",
-    "E017": "file contains a NUL byte",
+    "E017": "file contains a character the database cannot take",
     "E018": "number is applied already under another name",
     "W001": "gap in migration numbers",
     "W002": "applied migration has no file",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connections
 
 from .helpers import fails, history, run, scalar, tables, vendor
@@ -578,3 +579,53 @@ def test_a_deadlock_rolled_back_by_the_server_left_no_trace(
     assert "002-victim was rolled back and left no trace" in message
     assert history() == [("001-tables", True)]
     assert _committed("SELECT x FROM a") == 2
+
+
+@pytest.fixture
+def three_byte_connection() -> Iterator[None]:
+    """The default connection with Django's own default character set, utf8 (utf8mb3)."""
+    connection = connections["default"]
+    saved = dict(connection.settings_dict["OPTIONS"])
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {**saved, "charset": "utf8"}
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["OPTIONS"] = saved
+
+
+@pytest.mark.usefixtures("three_byte_connection")
+def test_a_character_a_utf8mb3_connection_cannot_carry_is_refused(
+    tmp_path: Path, settings: object
+) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    _write(
+        tmp_path,
+        {
+            "001-create-t.sql": "CREATE TABLE t (s VARCHAR(20)) CHARACTER SET utf8mb4;",
+            # Without a strict sql_mode MariaDB would store 'a????b', with only a warning.
+            "002-fill-t.sql": "SET SESSION sql_mode = '';\nINSERT INTO t VALUES ('café'), ('a🚀b');",
+        },
+    )
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert (
+        "002-fill-t.sql:2: contains U+1F680 (🚀) at line 2, column 35, which the connection's "
+        "character set utf8mb3 cannot carry" in message
+    )
+    assert history() == []  # every pending file is checked before the first one runs
+    assert "t" not in tables()
+    with pytest.raises(CommandError, match="1 error"):
+        run("sqlmigrate_validate")
+
+
+def test_a_utf8mb4_connection_carries_any_character(tmp_path: Path, settings: object) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    _write(
+        tmp_path,
+        {
+            "001-t.sql": "CREATE TABLE t (s VARCHAR(20)) CHARACTER SET utf8mb4;\nINSERT INTO t VALUES ('a🚀b');"
+        },
+    )
+    run("sqlmigrate_apply", interactive=False)
+    assert _committed("SELECT s FROM t") == "a🚀b"

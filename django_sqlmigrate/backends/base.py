@@ -123,6 +123,11 @@ class BaseBackend:
         """Why the database would refuse this statement inside a transaction, if it would."""
         return None
 
+    def unencodable(self, source: bytes) -> tuple[int, str] | None:
+        """The byte offset of the first character this connection cannot carry, and why
+        (a clause: "which ...")."""
+        return None
+
     def runs_in_transaction(self, source: bytes, statements: Sequence[Statement]) -> bool:
         """Whether a transactional file really gets atomic behaviour on this vendor."""
         return True

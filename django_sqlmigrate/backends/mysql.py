@@ -64,6 +64,9 @@ ER_XAER_RMFAIL = 1399
 # The server rolled the whole transaction back itself (innodb_rollback_on_timeout for 1205).
 ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT = 1213, 1205
 ER_WARNING_NOT_COMPLETE_ROLLBACK = 1196
+# The lead byte of a four-byte UTF-8 sequence (U+10000 and above).
+FOUR_BYTE_UTF8_RE = re.compile(rb"[\xf0-\xf4]")
+THREE_BYTE_CHARSETS = frozenset({"utf8", "utf8mb3"})
 SYNTAX_LINE_RE = re.compile(r" at line (\d+)\s*$")
 MAX_LOCK_NAME = 64
 ER_PARSE_ERROR = 1064
@@ -349,6 +352,24 @@ class MySQLBackend(BaseBackend):
             cursor.execute("SET " + ", ".join(f"@@SESSION.{name} = %s" for name in names), values)
             cursor.execute(query, params or None)
             return tuple(cursor.fetchone())
+
+    def unencodable(self, source: bytes) -> tuple[int, str] | None:
+        # Django's default connection character set is "utf8", three bytes a character on
+        # MariaDB and MySQL: a character outside the Basic Multilingual Plane (an emoji) fails
+        # a strict sql_mode and becomes "?" without one, with only a warning.
+        found = FOUR_BYTE_UTF8_RE.search(source)
+        if found is None:
+            return None
+        self.connection.ensure_connection()
+        charset = self.connection.connection.character_set_name()
+        if charset not in THREE_BYTE_CHARSETS:
+            return None
+        return found.start(), (
+            f"which the connection's character set {charset} cannot carry (it has three bytes "
+            "a character): MySQL/MariaDB would refuse the row, or store '?' instead without a "
+            'strict sql_mode. Set "OPTIONS": {"charset": "utf8mb4"} for this database in '
+            "DATABASES"
+        )
 
     def runs_in_transaction(self, source: bytes, statements: Sequence[Statement]) -> bool:
         """Only when no statement can end or change the transaction: anything but DML
