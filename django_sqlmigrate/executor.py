@@ -400,7 +400,14 @@ class MigrationExecutor:
 
     def _apply_one(self, migration: SqlMigration, statements: list[Statement]) -> None:
         self._progress("apply_start", migration, None)
-        source = migration.read()
+        try:
+            source = migration.read()
+        except SourceError as exc:  # removed, unreadable or changed since the plan was made
+            raise MigrationFailed(
+                migration.version,
+                f"{display_path(migration.path)}: the file {exc} Nothing of "
+                f"{migration.version} ran and nothing is recorded for it.",
+            ) from None
         transactional = migration.transactional and self.backend.runs_in_transaction(
             source, statements
         )
