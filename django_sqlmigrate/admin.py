@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.db.models import BigIntegerField, Case, F, Model, OrderBy, QuerySet, Value, When
 from django.db.models.functions import Cast, Left, StrIndex, Substr
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,6 +38,7 @@ from .admin_views import (
     no_history_page,
     page_context,
     pending_page,
+    unavailable_page,
 )
 from .executor import OK
 from .models import SchemaMigration
@@ -196,6 +198,11 @@ class SchemaMigrationAdmin(ModelAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         self.check_access(request)
+        return self.reading(request, lambda: self._changelist(request, extra_context))
+
+    def _changelist(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None
+    ) -> HttpResponse:
         if not history_for(request).has_table:
             return no_history_page(self, request)
         context = {**page_context(self, request), **(extra_context or {})}
@@ -209,6 +216,9 @@ class SchemaMigrationAdmin(ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         self.check_access(request)
+        return self.reading(request, lambda: self._detail(request, object_id))
+
+    def _detail(self, request: HttpRequest, object_id: str) -> HttpResponse:
         history = history_for(request)
         if not history.has_table:
             return no_history_page(self, request)
@@ -216,6 +226,17 @@ class SchemaMigrationAdmin(ModelAdmin):
         if row is None:
             raise Http404(f"No SQL migration with id {object_id!r} in database {history.alias!r}.")
         return detail_page(self, request, row)
+
+    def reading(self, request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpResponse:
+        """Run a page that reads a database's history; the admin's own error page when the
+        database (or a migration folder) cannot be read."""
+        try:
+            response = view()
+            if isinstance(response, TemplateResponse):
+                response.render()  # the changelist reads its rows while it renders
+        except (DatabaseError, OSError) as exc:
+            return unavailable_page(self, request, exc)
+        return response
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -234,9 +255,9 @@ class SchemaMigrationAdmin(ModelAdmin):
         self.check_access(request)
         raise Http404("SQL migrations have no admin change history.")
 
-    def pending_view(self, request: HttpRequest) -> TemplateResponse:
+    def pending_view(self, request: HttpRequest) -> HttpResponse:
         self.check_access(request)
-        return pending_page(self, request)
+        return self.reading(request, lambda: pending_page(self, request))
 
     def check_access(self, request: HttpRequest) -> None:
         if not self.has_view_permission(request):

@@ -7,6 +7,7 @@ each row, the warning banner, the state filter and the pending files. Nothing he
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,15 +22,20 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
+from .backends import get_backend
 from .conf import app_settings
 from .executor import FAILED, MISSING, MODIFIED, OK, AppliedState, MigrationExecutor, Status
 from .loader import SourceError, SqlMigration, checksum, read_source
 from .models import SchemaMigration
+from .oserrors import describe as describe_os_error
 from .problems import Problem
 from .recorder import MigrationRecorder
+from .redact import redact, redactor
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
+
+logger = logging.getLogger("django_sqlmigrate")
 
 # The query string parameter that picks the database alias on every page.
 DATABASE_VAR = "database"
@@ -121,10 +127,14 @@ class History:
 
 def aliases_with_history(history: History) -> list[str]:
     """The served aliases whose history table exists (one look at each other database)."""
+    return _aliases_with_history(history.alias, history.has_table)
+
+
+def _aliases_with_history(current: str, current_has_table: bool) -> list[str]:
     found = []
     for alias in served_aliases():
-        if alias == history.alias:
-            has_table = history.has_table
+        if alias == current:
+            has_table = current_has_table
         else:
             try:
                 has_table = MigrationRecorder(connections[alias]).has_table()
@@ -144,13 +154,16 @@ class DatabaseChoice:
 
 def database_choices(history: History) -> list[DatabaseChoice]:
     """The database selector: shown when more than one alias has history."""
-    aliases = aliases_with_history(history)
+    return _choices(history.alias, aliases_with_history(history))
+
+
+def _choices(current: str, aliases: list[str]) -> list[DatabaseChoice]:
     if len(aliases) <= 1:
         return []
-    if history.alias not in aliases:
-        aliases.append(history.alias)
+    if current not in aliases:
+        aliases.append(current)
     return [
-        DatabaseChoice(alias, "?" + urlencode({DATABASE_VAR: alias}), alias == history.alias)
+        DatabaseChoice(alias, "?" + urlencode({DATABASE_VAR: alias}), alias == current)
         for alias in aliases
     ]
 
@@ -276,6 +289,7 @@ def detail_page(
         "detail.html",
         title=row.version,
         original=row,
+        error=redact(row.error) if row.error else "",
         state=state,
         state_label=STATE_LABELS.get(state, ""),
         state_help=STATE_HELP.get(state, ""),
@@ -285,6 +299,59 @@ def detail_page(
         duration=format_duration(row.execution_time_ms),
         differs=bool(source.checksum) and source.checksum != row.checksum,
         preserved_filters=model_admin.get_preserved_filters(request),
+    )
+
+
+def unavailable_page(
+    model_admin: ModelAdmin[SchemaMigration], request: HttpRequest, exc: Exception
+) -> TemplateResponse:
+    """The admin's own page for a history that cannot be read (a server down, a wrong password).
+
+    503, not 500: the admin works, a service it depends on does not. Never Django's technical
+    500 page, whose frame locals (DEBUG = True) hold the connection's settings, password
+    included; the message is scrubbed of every configured password.
+    """
+    alias = requested_alias(request)
+    backend = get_backend(connections[alias])
+    database = backend.describe()
+    if isinstance(exc, DatabaseError):
+        text = backend.message(exc).text  # SQLite's names a missing folder, a lock's holder
+    else:
+        text = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+    scrub = redactor()
+    problem = " ".join(scrub(text).split()) or type(exc).__name__
+    where = f"{database['vendor']} database {database['name']!r}" + (
+        f" on {database['host']}" if database["host"] else ""
+    )
+    logger.warning(
+        "SQL migration admin: the history of database %r (%s) cannot be read: %s",
+        alias,
+        where,
+        problem,
+    )
+    request.current_app = model_admin.admin_site.name
+    info = model_admin.opts.app_label, model_admin.opts.model_name
+    changelist = reverse(
+        "admin:{}_{}_changelist".format(*info), current_app=model_admin.admin_site.name
+    )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": "SQL migrations",
+        "alias": alias,
+        "database": database,
+        "where": where,
+        "problem": problem,
+        "is_database_error": isinstance(exc, DatabaseError),
+        # The other databases stay one click away, if any has history.
+        "database_choices": _choices(alias, [*_aliases_with_history(alias, False), alias]),
+        "changelist_url": changelist + "?" + urlencode({DATABASE_VAR: alias}),
+    }
+    return TemplateResponse(
+        request,
+        "admin/django_sqlmigrate/schemamigration/unavailable.html",
+        context,
+        status=503,
     )
 
 

@@ -25,9 +25,13 @@ class MigrationFailed(SqlMigrateError):
     """A migration's SQL failed. Migrations applied before it in the run stay applied."""
 
     def __init__(self, version: str, message: str, database_message: str = "") -> None:
+        from .redact import redactor
+
+        # Scrubbed here: the message is printed, and database_message goes into the history.
+        scrub = redactor()
         self.version = version
-        self.database_message = database_message or message
-        super().__init__(message)
+        self.database_message = scrub(database_message or message)
+        super().__init__(scrub(message))
 
 
 class LockTimeout(SqlMigrateError):

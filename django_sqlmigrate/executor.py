@@ -69,7 +69,10 @@ def without_gc() -> Iterator[None]:
 
 
 def shorten(sql: bytes, limit: int = 200) -> str:
-    text = " ".join(sql.decode("utf-8", "replace").split())
+    from .redact import redact  # before collapsing and cutting, which would hide a password
+
+    # The start of a 50 MB statement is enough to show 200 characters of it.
+    text = " ".join(redact(sql[: limit * 256].decode("utf-8", "replace")).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -286,6 +289,8 @@ class MigrationExecutor:
         return database
 
     def _failed_problem(self, row: AppliedMigration, migration: SqlMigration | None) -> Problem:
+        from .redact import redact  # a row written before passwords were scrubbed may hold one
+
         if row.statements_applied is None:
             progress = "it was interrupted before it finished; some of its statements may have run"
         else:
@@ -293,10 +298,11 @@ class MigrationExecutor:
             progress = f"statements 1-{row.statements_applied}{total} had run"
             if row.statements_applied == 0:
                 progress = "none of its statements had run"
+        error = f" The error was: {redact(row.error)}" if row.error else ""
         return Problem(
             "E011",
             f"{row.version} failed on {row.applied_at:%Y-%m-%d %H:%M:%S %Z} and could not be "
-            f"rolled back: {progress}." + (f" The error was: {row.error}" if row.error else ""),
+            f"rolled back: {progress}.{error}",
             hint=(
                 "Finish or undo those statements by hand, then run `manage.py sqlmigrate_repair` "
                 "to clear the failed record (the file runs again from its first statement), or "
@@ -482,7 +488,14 @@ class MigrationExecutor:
 
     def _apply_one(self, migration: SqlMigration, statements: list[Statement]) -> None:
         self._progress("apply_start", migration, None)
-        source = migration.read()
+        try:
+            source = migration.read()
+        except SourceError as exc:  # removed, unreadable or changed since the plan was made
+            raise MigrationFailed(
+                migration.version,
+                f"{display_path(migration.path)}: the file {exc} Nothing of "
+                f"{migration.version} ran and nothing is recorded for it.",
+            ) from None
         transactional = migration.transactional and self.backend.runs_in_transaction(
             source, statements
         )

@@ -13,7 +13,7 @@ import itertools
 import operator
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -76,6 +76,13 @@ def _nul_byte(source: bytes) -> SourceError:
     )
 
 
+def _unreadable(exc: OSError) -> str:
+    from .oserrors import what_to_do
+
+    hint = what_to_do(exc)
+    return f"cannot be read: {exc.strerror or exc}." + (f" {hint}" if hint else "")
+
+
 def check_utf8(raw: bytes) -> None:
     """Raise SourceError at the first invalid byte, without decoding the whole file at once."""
     if raw.isascii():
@@ -127,7 +134,7 @@ def read_source(path: str | Path) -> bytes:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
+        raise SourceError(_unreadable(exc)) from None
     if not raw.isascii():
         check_utf8(raw)
     if b"\r" in raw or raw.startswith(_UTF8_BOM):
@@ -150,7 +157,7 @@ def read_header(path: str | Path) -> bytes:
                     break
                 lines.append(line)
     except OSError as exc:
-        raise SourceError(f"cannot be read: {exc.strerror or exc}.") from None
+        raise SourceError(_unreadable(exc)) from None
     return normalize(b"".join(lines))
 
 
@@ -161,6 +168,26 @@ def version_number(version: str) -> tuple[str | None, int] | None:
     if not (digits.isascii() and digits.isdigit()):
         return None
     return label or None, int(digits)
+
+
+def _migration_names(
+    entries: list[os.DirEntry[str]], is_dir: Callable[[os.DirEntry[str]], bool]
+) -> list[str]:
+    return [
+        name
+        for entry in entries
+        if (name := entry.name).endswith(".sql")
+        and not name.endswith(DOWN_SUFFIX)
+        and not name.startswith(".")
+        and not is_dir(entry)
+    ]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def describe(slug: str) -> str:
@@ -381,22 +408,21 @@ class MigrationLoader:
             )
             return []
         except OSError as exc:
+            from .oserrors import what_to_do
+
             problems.append(
                 Problem(
                     "E005",
                     f"the migrations folder {directory} cannot be read: {exc.strerror}.",
+                    hint=what_to_do(exc),
                     path=directory,
                 )
             )
             return []
-        names = [
-            name
-            for entry in entries
-            if (name := entry.name).endswith(".sql")
-            and not name.endswith(DOWN_SUFFIX)
-            and not name.startswith(".")
-            and not entry.is_dir()
-        ]
+        try:
+            names = _migration_names(entries, os.DirEntry.is_dir)
+        except OSError:  # a link into a folder this user may not search: read_source says so
+            names = _migration_names(entries, _is_dir)
         names.sort()
         return names
 

@@ -101,7 +101,7 @@ class MigrationRecorder:
         except DatabaseError as exc:
             raise SqlMigrateError(
                 f"Could not create the history table {self.table!r} on database "
-                f"{self.connection.alias!r}: {exc}"
+                f"{self.connection.alias!r}: {get_backend(self.connection).message(exc).text}"
             ) from None
         self._has_table = True
 

@@ -125,6 +125,20 @@ def subprocess_env(django_db_setup: None) -> Callable[[], dict[str, str]]:
     return env
 
 
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary folder another OS user can reach (pytest's tmp_path is private to this one)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="sqlmigrate-shared-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:  # a test may have taken the permissions away
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _django_tables(alias: str) -> set[str]:
     connection = connections[alias]
     return {*connection.introspection.django_table_names(include_views=False), "django_migrations"}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,3 +55,34 @@ def scalar(sql: str, alias: str = "default") -> Any:
 
 def vendor(alias: str = "default") -> str:
     return connections[alias].vendor
+
+
+# -- another OS user ------------------------------------------------------------------------------
+NOBODY = 65534
+
+
+def other_user() -> list[str]:
+    """The command prefix that runs a child process as another OS user.
+
+    As root, who may read and write anything, the child runs as ``nobody`` (setpriv); as
+    anyone else it runs as this user, and the test takes the permission away with chmod.
+    Either way the child meets the same PermissionError.
+    """
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not installed")
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def other_user_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(NOBODY if os.geteuid() == 0 else os.geteuid()).pw_name
+
+
+def hand_over(*paths: Path) -> None:
+    """Give ``paths`` to the user that ``other_user()`` runs children as."""
+    if os.geteuid() == 0:
+        for path in paths:
+            os.chown(path, NOBODY, NOBODY)

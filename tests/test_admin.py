@@ -5,7 +5,10 @@ The browser tests (tests/test_admin_browser.py) look at the same pages in Chromi
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -27,7 +30,8 @@ from django_sqlmigrate.loader import checksum, read_source
 from django_sqlmigrate.models import SchemaMigration
 from django_sqlmigrate.recorder import MigrationRecorder, who
 
-from .helpers import run
+from .conftest import REPO_ROOT
+from .helpers import run, vendor
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
@@ -439,6 +443,25 @@ class TestDetail:
         assert "0 of 1 ran" in html
         assert f"<code>manage.py sqlmigrate_repair --mark-applied {V4}</code>" in html
 
+    def test_an_error_holding_a_password_is_scrubbed(
+        self, drifted: Path, superuser: Client
+    ) -> None:
+        """A row written before passwords were scrubbed; the password is another alias's (its
+        TEST password, which only Oracle uses: the alias connects as the default one does)."""
+        default = connections["default"].settings_dict
+        test = {**default["TEST"], "PASSWORD": SECRET}
+        connections.settings["vault"] = {**default, "TEST": test}
+        connections["vault"].connect()  # Django's test case only lets open connections through
+        try:
+            SchemaMigration.objects.filter(version=V4).update(error=f"bad value '{SECRET}'")
+            html = superuser.get(url("change", pk(V4))).content.decode()
+        finally:
+            connections["vault"].close()
+            del connections["vault"]
+            del connections.settings["vault"]
+        assert "bad value &#x27;********&#x27;" in html
+        assert "Tr0ub4dor" not in html
+
     def test_a_large_file_is_cut_short(self, no_files: Path, superuser: Client) -> None:
         big = no_files / "002-big-comment.sql"
         big.write_text("-- " + "x" * MAX_SQL_SHOWN + "\nSELECT 1;\n")
@@ -536,6 +559,93 @@ class TestDatabases:
         assert superuser.get(url("changelist"), {"database": "other"}).status_code == 404
         html = superuser.get(url("changelist")).content.decode()
         assert "?database=" not in html  # no selector for a database the routers refuse
+
+
+# -- a database that cannot be read -----------------------------------------------------------
+SECRET = "Tr0ub4dor  &3 it's"  # a run of spaces, and characters that HTML escapes
+
+
+def broken_database(kind: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings for an alias whose server is down or whose password is wrong.
+
+    SQLite has neither: its database is in a folder that does not exist.
+    """
+    database = {**connections["default"].settings_dict, "PASSWORD": SECRET}
+    if vendor() == "sqlite":
+        database["NAME"] = str(tmp_path / "missing" / "db.sqlite3")
+    elif kind == "down":
+        database["PORT"] = "1"
+    return database
+
+
+def fetch(
+    env: dict[str, str], extra: dict[str, dict[str, Any]], *urls: str
+) -> dict[str, dict[str, Any]]:
+    """The pages as a browser gets them (DEBUG = True), from a process of their own."""
+    User.objects.create_superuser("root", password="x")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.fetch_admin", "root", *urls],
+        cwd=REPO_ROOT,
+        env={**env, "SQLMIGRATE_TEST_EXTRA_DATABASES": json.dumps(extra, default=str)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    pages: dict[str, dict[str, Any]] = json.loads(result.stdout)
+    return pages
+
+
+class TestUnreadableDatabase:
+    @pytest.mark.parametrize(
+        "kind",
+        [
+            "down",
+            pytest.param(
+                "password",
+                marks=pytest.mark.skipif(
+                    vendor() != "mysql",
+                    reason="MariaDB checks the password; the test PostgreSQL trusts, SQLite has none",
+                ),
+            ),
+        ],
+    )
+    def test_every_page_shows_the_admins_error_page(
+        self,
+        applied: Path,
+        kind: str,
+        tmp_path: Path,
+        subprocess_env: Callable[[], dict[str, str]],
+    ) -> None:
+        database = broken_database(kind, tmp_path)
+        pages = (
+            url("changelist", database="broken"),
+            url("pending", database="broken"),
+            url("change", pk(V1), database="broken"),
+        )
+        problem = {
+            "sqlite": "unable to open database file: the folder",
+            "postgresql": "Connection refused",
+            "mysql": "Can&#x27;t connect" if kind == "down" else "Access denied",
+        }[vendor()]
+        fetched = fetch(subprocess_env(), {"broken": database}, *pages, url("changelist"))
+        for page in pages:
+            response = fetched[page]
+            assert response["status"] == 503, page
+            templates = set(response["templates"])
+            assert "admin/django_sqlmigrate/schemamigration/unavailable.html" in templates
+            assert "admin/base_site.html" in templates
+            html = response["content"]
+            main = html[html.index('<div id="content-main"') :]
+            assert "The SQL migration history of database <strong>broken</strong>" in main
+            assert f"{vendor()} database &#x27;{database['NAME']}&#x27;" in main
+            assert problem in main, page
+            for form in (SECRET, " ".join(SECRET.split()), "Tr0ub4dor  &amp;3", "Tr0ub4dor"):
+                assert form not in html, (page, form)
+            # The databases that can be read are a click away.
+            assert '<a href="?database=default">default</a>' in html
+        assert fetched[url("changelist")]["status"] == 200  # the default database's pages work
 
 
 # -- looks like the admin, and links nothing that writes ---------------------------------------

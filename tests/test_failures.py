@@ -10,6 +10,7 @@ import pytest
 from django.db import connections
 
 from django_sqlmigrate.models import SchemaMigration
+from django_sqlmigrate.signals import pre_apply
 
 from .helpers import fails, history, run, scalar, tables, vendor
 
@@ -243,3 +244,27 @@ def test_a_no_transaction_file_inside_a_callers_transaction_is_left_to_it(
         api.apply()
     assert _committed("SELECT COUNT(*) FROM t") == 2
     assert history() == [("001-table", True), ("002-rows", True)]
+
+
+def test_a_file_gone_between_the_plan_and_its_turn(tmp_path: Path, settings: object) -> None:
+    """Another deploy, or a checkout, removed the file while the one before it ran."""
+    for name in ("001-first", "002-second"):
+        (tmp_path / f"{name}.sql").write_text(f"CREATE TABLE t_{name[:3]} (id INTEGER);\n")
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+
+    def remove_the_next(sender: object, version: str, **kwargs: object) -> None:
+        if version == "001-first":
+            (tmp_path / "002-second.sql").unlink()
+
+    pre_apply.connect(remove_the_next)
+    try:
+        message = fails("sqlmigrate_apply", interactive=False)
+    finally:
+        pre_apply.disconnect(remove_the_next)
+    assert message == (
+        f"{tmp_path / '002-second.sql'}: the file cannot be read: No such file or directory. "
+        "Check the path: it does not exist. Nothing of 002-second ran and nothing is recorded "
+        "for it."
+    )
+    assert history() == [("001-first", True)]
+    assert "t_002" not in tables()

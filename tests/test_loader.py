@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,9 @@ from django_sqlmigrate.loader import (
     numbering_gaps,
     read_source,
 )
+
+from .conftest import REPO_ROOT
+from .helpers import other_user, other_user_name
 
 SQL = Path(__file__).parent / "sql"
 
@@ -220,4 +226,61 @@ class TestVersionLength:
         assert problem.path == tmp_path / f"002-{'b' * 244}.sql"
         assert "is 256 characters long; the history table's version column holds 255" in (
             problem.message
+        )
+
+
+class TestPermissions:
+    """Files and folders the user running the command may not read: a Problem, not a crash."""
+
+    LOAD = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from django_sqlmigrate.loader import MigrationLoader\n"
+        "for problem in MigrationLoader([Path(sys.argv[1])]).load().problems:\n"
+        "    print(problem.code, problem.format())\n"
+    )
+
+    def load_as_other_user(self, folder: Path) -> list[str]:
+        result = subprocess.run(
+            [*other_user(), sys.executable, "-c", self.LOAD, str(folder)],
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    def test_an_unreadable_file(self, shared_tmp: Path) -> None:
+        (shared_tmp / "001-readable.sql").write_text("SELECT 1;\n")
+        secret = shared_tmp / "002-unreadable.sql"
+        secret.write_text("SELECT 2;\n")
+        secret.chmod(0o000)
+        # A link into a folder this user may not search: stat() fails as reading does.
+        private = shared_tmp / "private"
+        private.mkdir()
+        (private / "003-kept.sql").write_text("SELECT 3;\n")
+        linked = shared_tmp / "003-linked.sql"
+        linked.symlink_to(private / "003-kept.sql")
+        private.chmod(0o000)
+        denied = (
+            "cannot be read: Permission denied. The user running the command "
+            f"({other_user_name()}) lacks the permission: give that user access (chmod, chown), "
+            "or run the command as the user who owns the files."
+        )
+        assert self.load_as_other_user(shared_tmp) == [
+            f"E004 {secret}: {denied}",
+            f"E004 {linked}: {denied}",
+        ]
+
+    def test_an_unreadable_folder(self, shared_tmp: Path) -> None:
+        folder = shared_tmp / "sql"
+        folder.mkdir()
+        folder.chmod(0o000)
+        (problem,) = self.load_as_other_user(folder)
+        assert problem == (
+            f"E005 {folder}: the migrations folder {folder} cannot be read: Permission denied. "
+            f"The user running the command ({other_user_name()}) lacks the permission: give "
+            "that user access (chmod, chown), or run the command as the user who owns the files."
         )

@@ -5,7 +5,6 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from ... import api
-from ...exceptions import MigrationFailed
 from ...executor import MigrationExecutor
 from ...loader import SqlMigration
 from ...routing import allowed, executor_for, refused_message
@@ -84,7 +83,7 @@ class Command(SqlMigrateCommand):
                 lock_timeout=lock_timeout,
                 progress_callback=self.progress,
             )
-        except MigrationFailed:
+        except Exception:  # a file's failure, or the lock or the database failing under it
             if self.line_open:
                 self.stdout.write(self.style.ERROR(" FAILED"))
             raise
