@@ -43,10 +43,11 @@ class Statement:
 class SplitError(Exception):
     """The file cannot be split: an unterminated construct or an unsupported client command."""
 
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message, offset)
+    def __init__(self, message: str, offset: int, hint: str | None = None) -> None:
+        super().__init__(message, offset, hint)
         self.message = message
         self.offset = offset
+        self.hint = hint  # what to do, when "close it" is not the answer
 
     def __str__(self) -> str:
         return self.message
@@ -191,9 +192,13 @@ _PG_OFF_VALUES: Final = frozenset(
     {b"OFF", b"OF", b"FALSE", b"FALS", b"FAL", b"FA", b"F", b"NO", b"N", b"0"}
 )
 _PG_SCS_OFF_MESSAGE: Final = (
-    "setting standard_conforming_strings to off is not supported: the server would read "
-    "backslashes in '...' strings as escapes from then on, but the statements sent together "
-    "with this one are read with the setting they started with; write E'...' strings instead"
+    "setting standard_conforming_strings to off is not supported: from then on the server "
+    "reads a backslash in '...' as an escape, but statements sent in one batch are all read "
+    "with the setting the batch started with"
+)
+_PG_SCS_OFF_HINT: Final = (
+    "Leave standard_conforming_strings on and write the strings that use backslash escapes "
+    "as E'...' (pg_dump has written its dumps that way since PostgreSQL 9.1)."
 )
 
 
@@ -403,7 +408,7 @@ def _split_postgresql(source: bytes) -> Iterator[Statement]:
             yield Statement(start, end, copy_to_stdout=True)
         else:
             if first in _S_INITIALS and _pg_turns_off_standard_strings(source, start, end):
-                raise SplitError(_PG_SCS_OFF_MESSAGE, start)
+                raise SplitError(_PG_SCS_OFF_MESSAGE, start, _PG_SCS_OFF_HINT)
             yield Statement(start, end)
         pos = next_pos
 
@@ -440,11 +445,16 @@ _sq_body = _always(rb"(?:[^;'\"`\[\-/]++|" + _SQ_ATOMS_NO_WORDS + rb")*+")
 _sq_body_words = _always(
     rb"(?:[^;'\"`\[\-/" + _SQ_IDCHARS + rb"]++|" + _SQ_ATOMS_NO_WORDS + rb")*+"
 )
-# sqlite3_complete's whitespace has no "\v"; SQLite's tokenizer accepts a "\v" only inside a
-# run of whitespace that starts with another whitespace byte. Between statements the splitter
-# skips such runs and nothing else, so a "\v" SQLite would reject stays in the statement sent.
+# sqlite3_complete's whitespace has no "\v" (a "\v" is a token to it, and so ends no
+# statement and starts no trigger); SQLite's tokenizer accepts a "\v" only inside a run of
+# whitespace that starts with another whitespace byte, and the sqlite3 shell strips every
+# C-isspace byte at the start of a statement. The text sent follows the last two.
 _SQ_WS: Final = rb"[ \t\n\f\r]"
-_sq_skip = _always(rb"(?:[ \t\n\f\r][ \t\n\f\r\v]*+|;++|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb")*+")
+_SQ_PIECE_GAP: Final = (
+    rb"[ \t\n\f\r\v]*+(?:[ \t\n\f\r][ \t\n\f\r\v]*+|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb")*+"
+)
+# Empty statements, then the gap before the next one, whose start is the "piece" group.
+_sq_skip = _always(rb"(?:" + _SQ_PIECE_GAP + rb";)*+(?P<piece>)" + _SQ_PIECE_GAP)
 _SQ_GAP: Final = rb"(?:" + _SQ_WS + rb"++|--[^\n]*+|" + _FLAT_BLOCK_COMMENT + rb")"
 _SQ_GAP_RUN: Final = re.compile(_SQ_GAP + rb"*+")
 _SQ_END_WORD: Final = rb"(?![" + _SQ_IDCHARS + rb"])"
@@ -484,11 +494,18 @@ def _split_sqlite(source: bytes) -> Iterator[Statement]:
     n = len(source)
     pos = 0
     while True:
-        pos = _sq_skip(source, pos).end()
+        gap = _sq_skip(source, pos)
+        pos = gap.end()
         if pos >= n:
             return
         start = pos
-        trigger = _SQ_TRIGGER.match(source, pos) if source[pos] in _SQ_TRIGGER_INITIALS else None
+        trigger = (
+            _SQ_TRIGGER.match(source, pos)
+            if source[pos] in _SQ_TRIGGER_INITIALS
+            # a "\v" before CREATE is a token to sqlite3_complete: no trigger starts there
+            and _only_gap(_SQ_GAP_RUN, source, gap.start("piece"), pos)
+            else None
+        )
         if trigger is None:
             pos = _sq_body(source, pos).end()
             if pos >= n:

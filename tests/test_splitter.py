@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.db import connections
 
 from django_sqlmigrate.splitter import (
     Dialect,
@@ -15,6 +17,11 @@ from django_sqlmigrate.splitter import (
     leading_words,
     split,
 )
+
+from .helpers import fails, history, run, scalar, tables, vendor
+
+if TYPE_CHECKING:
+    from pytest_django import Settings
 
 SQL_DIR = Path(__file__).parent / "sql" / "splitter"
 DIALECTS: tuple[Dialect, ...] = ("postgresql", "sqlite", "mysql")
@@ -49,7 +56,9 @@ class TestApi:
         assert (error.message, error.offset) == ("unterminated quoted string", 12)
         assert str(error) == "unterminated quoted string"
         copy = pickle.loads(pickle.dumps(error))
-        assert (copy.message, copy.offset) == (error.message, error.offset)
+        assert (copy.message, copy.offset, copy.hint) == (error.message, error.offset, None)
+        hinted = pickle.loads(pickle.dumps(SplitError("m", 1, "do this")))
+        assert (hinted.message, hinted.offset, hinted.hint) == ("m", 1, "do this")
 
     def test_unknown_dialect_is_rejected_at_call_time(self) -> None:
         with pytest.raises(ValueError, match="oracle"):
@@ -936,47 +945,71 @@ class TestSQLiteCompleteRules:
         assert texts(b"SELECT 1;\n" + trigger + b"\n", "sqlite") == [b"SELECT 1", trigger]
 
     @pytest.mark.parametrize(
-        ("source", "expected"),
+        ("source", "expected", "sqlite3_runs_it"),
         [
-            pytest.param(b"\vSELECT 1;", [b"\vSELECT 1"], id="at-the-start"),
-            pytest.param(b" \vSELECT 1;", [b"SELECT 1"], id="after-a-space"),
-            pytest.param(b"SELECT 1\v;", [b"SELECT 1\v"], id="after-a-token"),
-            pytest.param(b"SELECT 1 \v ;", [b"SELECT 1"], id="after-a-space-at-the-end"),
-            pytest.param(b"SELECT 1;\vSELECT 2;", [b"SELECT 1", b"\vSELECT 2"], id="after-semi"),
-            pytest.param(b"SELECT 1;\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], id="after-newline"),
-            pytest.param(b"SELECT 1; \v", [b"SELECT 1"], id="space-run-at-the-end"),
-            pytest.param(b"SELECT 1;\v", [b"SELECT 1", b"\v"], id="alone-at-the-end"),
+            pytest.param(b"\vSELECT 1;", [b"SELECT 1"], True, id="at-the-start"),
+            pytest.param(b" \vSELECT 1;", [b"SELECT 1"], True, id="after-a-space"),
+            pytest.param(b"SELECT 1\v;", [b"SELECT 1\v"], False, id="after-a-token"),
+            pytest.param(b"SELECT 1 \v ;", [b"SELECT 1"], True, id="after-a-space-at-the-end"),
             pytest.param(
-                b"SELECT 1; /* c */\vSELECT 2;", [b"SELECT 1", b"\vSELECT 2"], id="after-comment"
+                b"SELECT 1;\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="after-semi"
+            ),
+            pytest.param(b"SELECT 1;\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="newline"),
+            pytest.param(b"SELECT 1; \v", [b"SELECT 1"], True, id="space-run-at-the-end"),
+            pytest.param(b"SELECT 1;\v", [b"SELECT 1"], True, id="alone-at-the-end"),
+            pytest.param(
+                b"SELECT 1; /* c */\vSELECT 2;",
+                [b"SELECT 1", b"\vSELECT 2"],
+                False,
+                id="after-a-comment",
             ),
             pytest.param(
-                b"SELECT 1; -- c\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], id="after-dash"
+                b"SELECT 1; -- c\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="after-dash"
             ),
-            pytest.param(b"SELECT 1 /* c */\v;", [b"SELECT 1 /* c */\v"], id="trailing-comment"),
-            pytest.param(b"SELECT\v1; SELECT \v2", [b"SELECT\v1", b"SELECT \v2"], id="inside"),
+            pytest.param(
+                b"SELECT 1 /* c */\v;", [b"SELECT 1 /* c */\v"], False, id="trailing-comment"
+            ),
+            pytest.param(b"SELECT 1; /* c */ \v", [b"SELECT 1"], True, id="comment-then-run"),
+            pytest.param(b"SELECT\v1;", [b"SELECT\v1"], False, id="inside"),
+            pytest.param(b"SELECT \v2;", [b"SELECT \v2"], True, id="inside-a-run"),
         ],
     )
     def test_vertical_tab_is_whitespace_only_where_sqlite_says(
-        self, source: bytes, expected: list[bytes]
+        self, source: bytes, expected: list[bytes], sqlite3_runs_it: bool
     ) -> None:
+        import shutil
         import sqlite3
+        import subprocess
 
         assert texts(source, "sqlite") == expected
+        connection = sqlite3.connect(":memory:")
+        try:
+            for statement in expected:
+                connection.execute(statement.decode())
+        except sqlite3.Error:
+            runs = False
+        else:
+            runs = True
+        finally:
+            connection.close()
+        # SQLite runs the statements sent one by one exactly when the sqlite3 shell runs the file
+        assert runs == sqlite3_runs_it
+        shell = shutil.which("sqlite3")
+        if shell is not None:  # where the shell is installed, it says so itself
+            ran = subprocess.run(
+                [shell, ":memory:"], input=source, capture_output=True, check=False
+            )
+            assert (ran.returncode == 0 and not ran.stderr) == sqlite3_runs_it
 
-        def runs(*statements: bytes, script: bool = False) -> bool:
-            connection = sqlite3.connect(":memory:")
-            try:
-                for statement in statements:
-                    run = connection.executescript if script else connection.execute
-                    run(statement.decode())
-            except sqlite3.Error:
-                return False
-            finally:
-                connection.close()
-            return True
-
-        # SQLite accepts the statements sent one by one exactly when it accepts the whole file.
-        assert runs(*expected) == runs(source, script=True)
+    def test_vertical_tab_before_create_trigger_is_a_token(self) -> None:
+        # sqlite3_complete sees "\v" as a token, so no trigger body starts: the shell sends
+        # the text up to the first ";" and SQLite reports it incomplete. So does the splitter.
+        source = b"SELECT 0;\n \vCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  SELECT 1;\nEND;"
+        assert texts(source, "sqlite") == [
+            b"SELECT 0",
+            b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  SELECT 1",
+            b"END",
+        ]
 
     def test_vertical_tab_between_semicolon_and_end_is_a_token(self) -> None:
         # sqlite3_complete: "; \v END" is not "; END", so the trigger goes on to the next one.
@@ -1106,3 +1139,166 @@ class TestMySQLStoredPrograms:
     def test_identifiers_outside_programs(self, statement: bytes) -> None:
         source = statement + b";\nSELECT 1"
         assert texts(source, "mysql") == [statement, b"SELECT 1"]
+
+
+# --------------------------------------------------------------------------------------------
+# What the servers make of the statements split here
+# --------------------------------------------------------------------------------------------
+
+
+def validate_errors() -> str:
+    """Run sqlmigrate_validate, which must fail; return what it printed on stderr."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sqlmigrate_validate", stderr=err, no_color=True)
+    return err.getvalue()
+
+
+def result_sets(sql: str) -> list[list[tuple[Any, ...]]]:
+    """Every result set ``sql`` returns (a MySQL CALL returns one per SELECT it runs)."""
+    found: list[list[tuple[Any, ...]]] = []
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql)
+        while True:
+            if cursor.description is not None:
+                found.append([tuple(row) for row in cursor.fetchall()])
+            if not cursor.nextset():
+                return found
+
+
+@pytest.mark.skipif(vendor() != "mysql", reason="MariaDB runs the stored programs")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnMariaDB:
+    def test_stored_programs_apply_and_run(self, tmp_path: Path, settings: Settings) -> None:
+        statements = (*MYSQL_SETUP, *MYSQL_PROGRAMS)
+        source = b"".join(statement + b";\n" for statement in statements)
+        assert texts(source, "mysql") == list(statements)
+        (tmp_path / "001-programs.sql").write_bytes(source)
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        try:
+            run("sqlmigrate_apply", interactive=False)
+            assert history() == [("001-programs", True)]
+            routines = scalar(
+                "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
+            )
+            assert routines == sum(
+                s.startswith((b"CREATE PROCEDURE", b"CREATE FUNCTION")) for s in MYSQL_PROGRAMS
+            )
+            assert result_sets("CALL select_end()") == [[(10,), (30,)], [(2,)]]
+            assert result_sets("CALL join_as_end()") == [[(2,)], [(2,)]]
+            assert result_sets("CALL select_begin()") == [[(20,), (40,)], [(2,)]]
+            assert result_sets("CALL join_as_begin()") == [[(1,)], [(2,)]]
+            assert result_sets("CALL qualified()") == [[(10, 20)], [(1, 1)], [(40,)]]
+            assert result_sets("CALL variables()") == [[(3, 2)]]
+            assert result_sets("CALL case_identifiers()") == [[(20,), (30,)], [(20,), (None,)]]
+            assert result_sets("CALL params(1, 2)") == [[(3,)]]
+            assert result_sets("CALL set_end()") == [[(1,)]]
+            assert result_sets("CALL set_begin()") == [[(5,)]]
+            assert result_sets("CALL if_body(0)") == [[("zero",)]]
+            assert result_sets("CALL case_body(2)") == [[("two",)], [("deux",)]]
+            assert result_sets("CALL loop_body()") == [[(1,)]]
+            assert result_sets("CALL handler_block()") == [[(1,)]]  # the handler's block ran
+            assert result_sets("CALL `odd name`()") == [[("END;", "BEGIN;")], [(10,)]]
+            assert result_sets(
+                "SELECT f_end(1), nest(6), dp(), charset_fn(), set_type(), sign_of(-3)"
+            ) == [[(2, 119, 1.5, "x;y", "a,b", -1)]]
+            # both triggers, in FOLLOWS order; the anonymous block ran once, at apply
+            with connections["default"].cursor() as cursor:
+                cursor.execute("INSERT INTO t (id) VALUES (10)")
+            assert result_sets("SELECT `end`, `begin`, a FROM t WHERE id = 10") == [[(10, 100, 1)]]
+            assert scalar("SELECT a FROM t WHERE id = 2") == 1002
+            definition = scalar(
+                "SELECT EVENT_DEFINITION FROM information_schema.EVENTS "
+                "WHERE EVENT_SCHEMA = DATABASE() AND EVENT_NAME = 'ev'"
+            )
+            assert definition.endswith("IF 1 THEN SELECT 1; END IF; END")
+        finally:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("DROP EVENT IF EXISTS ev")
+
+
+@pytest.mark.skipif(vendor() != "postgresql", reason="PostgreSQL parses the statements")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnPostgreSQL:
+    SOURCE = (
+        b"CREATE TABLE t (a int, b text);\n"
+        b"CREATE /* x /* nested */ */ OR /**/ REPLACE /* y */ FUNCTION two(a int) RETURNS int\n"
+        b"LANGUAGE sql BEGIN ATOMIC\n"
+        b"  SELECT CASE WHEN a > 0 THEN 2 ELSE 0 END;\n"
+        b"END;\n"
+        b"COPY t (a, b) FROM /* rows */ STDIN;\n"
+        b"1\tone; x\n"
+        b"2\tFROM STDIN\n"
+        b"\\.\n"
+        b"COPY t FROM -- more rows\n  STDIN WITH (FORMAT csv);\n"
+        b'3,"three"\n'
+        b"\\.\n"
+        b"INSERT INTO t VALUES (two(1), 'it''s \\n');\n"
+    )
+
+    def test_nested_comments_and_copy_apply(self, tmp_path: Path, settings: Settings) -> None:
+        statements = list(split(self.SOURCE, "postgresql"))
+        assert [s.copy_data is not None for s in statements] == [False, False, True, True, False]
+        (tmp_path / "001-copy.sql").write_bytes(self.SOURCE)
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        run("sqlmigrate_apply", interactive=False)
+        assert history() == [("001-copy", True)]
+        assert result_sets("SELECT a, b FROM t ORDER BY a, b") == [
+            [(1, "one; x"), (2, "FROM STDIN"), (2, "it's \\n"), (3, "three")]
+        ]
+
+    def test_standard_conforming_strings_off_is_refused(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-old.sql").write_bytes(
+            b"CREATE TABLE t (b text);\n"
+            b"  SET standard_conforming_strings = off;\n"
+            b"INSERT INTO t VALUES ('it\\'s; here');\n"
+        )
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = validate_errors()
+        assert "001-old.sql" in message
+        assert "standard_conforming_strings" in message
+        assert "line 2, column 3" in message
+        assert "write the strings that use backslash escapes as E'...'" in message
+        fails("sqlmigrate_apply", interactive=False)
+        assert "t" not in tables()
+        assert history() == []
+
+
+@pytest.mark.skipif(vendor() != "sqlite", reason="SQLite parses the statements")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnSQLite:
+    def test_unterminated_trigger_is_reported_and_nothing_runs(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-trigger.sql").write_bytes(
+            b"CREATE TABLE t (a);\nCREATE TABLE log (a);\n"
+            b"CREATE TRIGGER tr AFTER INSERT ON t\nBEGIN\n  INSERT INTO log VALUES (NEW.a);\n"
+        )
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = validate_errors()
+        assert "001-trigger.sql" in message
+        assert "unterminated CREATE TRIGGER" in message
+        assert "line 3, column 1" in message
+        fails("sqlmigrate_apply", interactive=False)
+        assert {"t", "log"} & tables() == set()
+        assert history() == []
+
+    def test_vertical_tab_after_a_token_fails_the_file(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-vtab.sql").write_bytes(b"CREATE TABLE t (a);\nCREATE TABLE u (a)\v;\n")
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert "unrecognized token" in message
+        assert {"t", "u"} & tables() == set()  # the file's transaction was rolled back
+        assert history() == []
