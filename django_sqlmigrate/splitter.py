@@ -187,6 +187,19 @@ _PG_TOKEN: Final = re.compile(
     rb"|[0-9][A-Za-z0-9_\x80-\xff.]*+"
     rb"|[\s\S]"
 )
+_PG_GAP: Final = rb"(?:\s++|--[^\n]*+|" + _PG_SIMPLE_COMMENT + rb")++"
+_PG_ROUTINE: Final = re.compile(
+    rb"CREATE" + _PG_GAP + rb"(?:OR" + _PG_GAP + rb"REPLACE" + _PG_GAP + rb")?"
+    rb"(?:FUNCTION|PROCEDURE)" + _PG_NOT_IDENT,
+    re.IGNORECASE,
+)
+# CREATE [OR [REPLACE]] then a comment the gap above cannot take: one that nests
+_PG_NESTED_IN_HEAD: Final = re.compile(
+    rb"CREATE(?:(?:" + _PG_GAP + rb")?(?:OR|REPLACE)" + _PG_NOT_IDENT + rb")*+"
+    rb"(?:" + _PG_GAP + rb")?/\*",
+    re.IGNORECASE,
+)
+_PG_COPY: Final = re.compile(rb"COPY" + _PG_NOT_IDENT, re.IGNORECASE)
 _COPY_NONE, _COPY_FROM_STDIN, _COPY_TO_STDOUT = 0, 1, 2
 _PG_OFF_VALUES: Final = frozenset(
     {b"OFF", b"OF", b"FALSE", b"FALS", b"FAL", b"FA", b"F", b"NO", b"N", b"0"}
@@ -238,8 +251,13 @@ def _pg_leading_words(source: bytes, pos: int, end: int, count: int) -> list[byt
 def _pg_is_routine(source: bytes, pos: int) -> bool:
     """Whether the statement at ``pos`` starts CREATE [OR REPLACE] FUNCTION|PROCEDURE.
 
-    psql only tracks BEGIN ATOMIC ... END in those; comments of any kind may separate the words.
+    psql only tracks BEGIN ATOMIC ... END in those; comments of any kind may separate the words
+    (a regex sees all but nested ones, for which Python walks the tokens).
     """
+    if _PG_ROUTINE.match(source, pos) is not None:
+        return True
+    if _PG_NESTED_IN_HEAD.match(source, pos) is None:
+        return False
     words = _pg_leading_words(source, pos, len(source), 4)
     if words[:1] != [b"CREATE"]:
         return False
@@ -400,7 +418,11 @@ def _split_postgresql(source: bytes) -> Iterator[Statement]:
                     elif keyword == b"END" and begin_depth:
                         begin_depth -= 1
         end = _trim_end(source, start, end)
-        copy = _pg_copy_kind(source, start, end) if first in _C_INITIALS else _COPY_NONE
+        copy = (
+            _pg_copy_kind(source, start, end)
+            if first in _C_INITIALS and _PG_COPY.match(source, start, end) is not None
+            else _COPY_NONE
+        )
         if copy == _COPY_FROM_STDIN:
             data_start, data_end, next_pos = _pg_copy_data(source, next_pos)
             yield Statement(start, end, (data_start, data_end))
