@@ -21,8 +21,10 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,11 @@ from tests.backends import in_ci
 from .helpers import vendor
 
 LONG = os.environ.get("SQLMIGRATE_HYPOTHESIS_PROFILE", "").strip().lower() == "long"
+# Hypothesis keeps caches in .hypothesis/ under the working directory, the repository's root;
+# give it a folder of its own outside, unless the caller named one.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "sqlmigrate-hypothesis")
+)
 
 
 def profile(examples: int, long_examples: int) -> settings:
