@@ -277,12 +277,15 @@ def _pg_copy_kind(source: bytes, start: int, end: int) -> int:
     if first is None or first[0].upper() != b"COPY":
         return _COPY_NONE
     depth = 0
+    previous = b""
     for text, is_word in tokens:
+        qualified = previous == b"."  # s.to is a table, whatever its name
+        previous = text
         if text == b"(":
             depth += 1
         elif text == b")":
             depth = max(0, depth - 1)
-        elif depth == 0 and is_word:
+        elif depth == 0 and is_word and not qualified:
             direction = text.upper()
             if direction not in (b"FROM", b"TO"):
                 continue

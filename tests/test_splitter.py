@@ -825,6 +825,8 @@ class TestPostgreSQLTokens:
             pytest.param(b"COPY BINARY t FROM STDIN", id="old-binary-syntax"),
             pytest.param(b"COPY s.t FROM STDIN (FORMAT text, NULL 'TO STDOUT')", id="options"),
             pytest.param(b"COPY t FROM STDIN WHERE a > 0", id="where"),
+            pytest.param(b"COPY s.to FROM STDIN", id="keyword-after-a-dot"),
+            pytest.param(b"COPY stdin FROM STDIN", id="table-named-stdin"),
         ],
     )
     def test_copy_from_stdin_is_token_aware(self, copy: bytes) -> None:
