@@ -328,7 +328,7 @@ class MigrationExecutor:
                 Problem(
                     "E007",
                     f"{exc.message} (starting at line {line}, column {column}).",
-                    hint="Close it; psql/sqlite3/mysql would reject the file too.",
+                    hint=exc.hint or "Close it; psql/sqlite3/mysql would reject the file too.",
                     path=migration.path,
                     line=line,
                     version=migration.version,

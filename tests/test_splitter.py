@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.db import connections
 
 from django_sqlmigrate.splitter import (
     Dialect,
@@ -15,6 +17,11 @@ from django_sqlmigrate.splitter import (
     leading_words,
     split,
 )
+
+from .helpers import fails, history, run, scalar, tables, vendor
+
+if TYPE_CHECKING:
+    from pytest_django import Settings
 
 SQL_DIR = Path(__file__).parent / "sql" / "splitter"
 DIALECTS: tuple[Dialect, ...] = ("postgresql", "sqlite", "mysql")
@@ -49,7 +56,9 @@ class TestApi:
         assert (error.message, error.offset) == ("unterminated quoted string", 12)
         assert str(error) == "unterminated quoted string"
         copy = pickle.loads(pickle.dumps(error))
-        assert (copy.message, copy.offset) == (error.message, error.offset)
+        assert (copy.message, copy.offset, copy.hint) == (error.message, error.offset, None)
+        hinted = pickle.loads(pickle.dumps(SplitError("m", 1, "do this")))
+        assert (hinted.message, hinted.offset, hinted.hint) == ("m", 1, "do this")
 
     def test_unknown_dialect_is_rejected_at_call_time(self) -> None:
         with pytest.raises(ValueError, match="oracle"):
@@ -778,3 +787,520 @@ class TestLeadingWords:
 
     def test_default_count_is_four(self) -> None:
         assert leading_words(b"a b c d e f") == ("A", "B", "C", "D")
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL: tokens between the words that decide how a statement splits
+# --------------------------------------------------------------------------------------------
+
+
+class TestPostgreSQLTokens:
+    @pytest.mark.parametrize(
+        "head",
+        [
+            pytest.param(b"CREATE /* a /* b */ c */ FUNCTION", id="nested-before-function"),
+            pytest.param(
+                b"create /* x /* y */ */ or /* z */ replace /*/**/*/ procedure",
+                id="nested-everywhere",
+            ),
+            pytest.param(b"CREATE -- c\nOR REPLACE/* /* */ */FUNCTION", id="line-and-nested"),
+        ],
+    )
+    def test_begin_atomic_after_nested_comments(self, head: bytes) -> None:
+        routine = (
+            head + b" f(a int) RETURNS int LANGUAGE sql\n"
+            b"BEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 END;\n  SELECT a;\nEND"
+        )
+        assert texts(routine + b";\nSELECT 2;", "postgresql") == [routine, b"SELECT 2"]
+
+    @pytest.mark.parametrize(
+        "copy",
+        [
+            pytest.param(b"COPY t FROM /* rows */ STDIN", id="comment-between-from-and-stdin"),
+            pytest.param(b"COPY t FROM /* a /* b */ */ STDIN", id="nested-comment"),
+            pytest.param(b"COPY t FROM -- rows\n  STDIN", id="line-comment"),
+            pytest.param(b"copy/**/t/**/from/**/stdin", id="comments-as-separators"),
+            pytest.param(b"COPY /* c */ t (a, b) FROM STDIN WITH (FORMAT csv)", id="columns"),
+            pytest.param(b'COPY "from" ("stdin", b) FROM STDIN', id="quoted-names"),
+            pytest.param(b"COPY BINARY t FROM STDIN", id="old-binary-syntax"),
+            pytest.param(b"COPY s.t FROM STDIN (FORMAT text, NULL 'TO STDOUT')", id="options"),
+            pytest.param(b"COPY t FROM STDIN WHERE a > 0", id="where"),
+            pytest.param(b"COPY s.to FROM STDIN", id="keyword-after-a-dot"),
+            pytest.param(b"COPY stdin FROM STDIN", id="table-named-stdin"),
+        ],
+    )
+    def test_copy_from_stdin_is_token_aware(self, copy: bytes) -> None:
+        source = copy + b";\n1\n\\.\nSELECT 2;"
+        statements = list(split(source, "postgresql"))
+        assert [source[s.start : s.end] for s in statements] == [copy, b"SELECT 2"]
+        assert statements[0].copy_data is not None
+        assert source[statements[0].copy_data[0] : statements[0].copy_data[1]] == b"1\n"
+        assert not statements[0].copy_to_stdout
+
+    @pytest.mark.parametrize(
+        "copy",
+        [
+            pytest.param(b"COPY t FROM 'FROM STDIN'", id="in-a-string"),
+            pytest.param(b"COPY t FROM '/tmp/x' WITH (NULL 'FROM STDIN')", id="in-an-option"),
+            pytest.param(b"COPY \"FROM STDIN\" FROM '/tmp/x'", id="in-a-quoted-identifier"),
+            pytest.param(b"COPY t FROM '/tmp/x' /* FROM STDIN */", id="in-a-comment"),
+            pytest.param(b"COPY t FROM '/tmp/x' -- FROM STDIN\n", id="in-a-line-comment"),
+            pytest.param(b"COPY t FROM PROGRAM 'cat FROM STDIN'", id="program"),
+            pytest.param(b"COPY (SELECT 'x' FROM stdin) TO '/tmp/x'", id="query"),
+            pytest.param(b"COPY /* ( */ t FROM $$FROM STDIN$$", id="dollar-quoted"),
+        ],
+    )
+    def test_not_copy_from_stdin(self, copy: bytes) -> None:
+        (statement,) = split(copy + b";", "postgresql")
+        assert statement.copy_data is None
+        assert not statement.copy_to_stdout
+
+    @pytest.mark.parametrize(
+        "copy",
+        [
+            b"COPY t TO STDOUT",
+            b"COPY t (a) TO /* x */ STDOUT WITH (FORMAT csv)",
+            b"COPY (SELECT 1 FROM t WHERE a = ')') TO STDOUT",
+            b"COPY /* c */ ( (SELECT 1) UNION (SELECT 2) ) TO -- c\nstdout",
+            b"copy t to stdout",
+        ],
+    )
+    def test_copy_to_stdout_is_flagged(self, copy: bytes) -> None:
+        (statement,) = split(copy, "postgresql")
+        assert statement.copy_to_stdout
+        assert statement.copy_data is None
+
+    def test_other_statements_are_not_copies(self) -> None:
+        source = b"SELECT 'COPY t TO STDOUT'; COPYX t TO STDOUT; SELECT 1 AS copy"
+        assert [(s.copy_data, s.copy_to_stdout) for s in split(source, "postgresql")] == [
+            (None, False)
+        ] * 3
+
+    @pytest.mark.parametrize(
+        "setting",
+        [
+            b"SET standard_conforming_strings = off",
+            b"SET standard_conforming_strings TO 'off'",
+            b"set session standard_conforming_strings=false",
+            b"SET LOCAL standard_conforming_strings TO 0",
+            b'SET /* c */ standard_conforming_strings = "off"',
+            b"SET standard_conforming_strings = of",
+            b"SELECT set_config('standard_conforming_strings', 'off', false)",
+            b"SELECT pg_catalog.set_config('standard_conforming_strings', 'no', true)",
+        ],
+    )
+    def test_standard_conforming_strings_off_is_refused(self, setting: bytes) -> None:
+        source = b"SELECT 1;\n" + setting + b";\nINSERT INTO t VALUES ('a\\'; b');\n"
+        error = split_error(source, "postgresql")
+        assert error.offset == len(b"SELECT 1;\n")
+        assert "standard_conforming_strings" in error.message
+
+    @pytest.mark.parametrize(
+        "setting",
+        [
+            b"SET standard_conforming_strings = on",
+            b"SET standard_conforming_strings TO DEFAULT",
+            b"RESET standard_conforming_strings",
+            b"SET escape_string_warning = off",
+            b"SELECT set_config('search_path', '', false)",
+            b"SELECT 'SET standard_conforming_strings = off'",
+        ],
+    )
+    def test_other_settings_split_as_usual(self, setting: bytes) -> None:
+        source = setting + b";\nSELECT 'a\\'; SELECT 2"
+        assert texts(source, "postgresql") == [setting, b"SELECT 'a\\'", b"SELECT 2"]
+
+
+# --------------------------------------------------------------------------------------------
+# SQLite: what sqlite3_complete() and SQLite's tokenizer say
+# --------------------------------------------------------------------------------------------
+
+
+class TestSQLiteCompleteRules:
+    @pytest.mark.parametrize(
+        ("source", "offset"),
+        [
+            (b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1;", 0),
+            (b"SELECT 1;\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  SELECT 1;\n", 10),
+            (b"CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END x", 0),
+            (b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT CASE 1 WHEN 1 THEN 2 END", 0),
+            (b"create trigger tr after insert on t begin select 1; end; create trigger", 57),
+        ],
+    )
+    def test_unterminated_trigger_is_an_error(self, source: bytes, offset: int) -> None:
+        import sqlite3
+
+        assert not sqlite3.complete_statement(source.decode() + "\n;")
+        error = split_error(source, "sqlite")
+        assert error.offset == offset
+        assert "unterminated CREATE TRIGGER" in error.message
+
+    @pytest.mark.parametrize(
+        "trigger",
+        [
+            b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
+            b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END -- done",
+            b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END /* done */",
+        ],
+    )
+    def test_trigger_ending_at_end_of_file(self, trigger: bytes) -> None:
+        assert texts(b"SELECT 1;\n" + trigger + b"\n", "sqlite") == [b"SELECT 1", trigger]
+
+    @pytest.mark.parametrize(
+        ("source", "expected", "sqlite3_runs_it"),
+        [
+            pytest.param(b"\vSELECT 1;", [b"SELECT 1"], True, id="at-the-start"),
+            pytest.param(b" \vSELECT 1;", [b"SELECT 1"], True, id="after-a-space"),
+            pytest.param(b"SELECT 1\v;", [b"SELECT 1\v"], False, id="after-a-token"),
+            pytest.param(b"SELECT 1 \v ;", [b"SELECT 1"], True, id="after-a-space-at-the-end"),
+            pytest.param(
+                b"SELECT 1;\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="after-semi"
+            ),
+            pytest.param(b"SELECT 1;\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="newline"),
+            pytest.param(b"SELECT 1; \v", [b"SELECT 1"], True, id="space-run-at-the-end"),
+            pytest.param(b"SELECT 1;\v", [b"SELECT 1"], True, id="alone-at-the-end"),
+            pytest.param(
+                b"SELECT 1; /* c */\vSELECT 2;",
+                [b"SELECT 1", b"\vSELECT 2"],
+                False,
+                id="after-a-comment",
+            ),
+            pytest.param(
+                b"SELECT 1; -- c\n\vSELECT 2;", [b"SELECT 1", b"SELECT 2"], True, id="after-dash"
+            ),
+            pytest.param(
+                b"SELECT 1 /* c */\v;", [b"SELECT 1 /* c */\v"], False, id="trailing-comment"
+            ),
+            pytest.param(b"SELECT 1; /* c */ \v", [b"SELECT 1"], True, id="comment-then-run"),
+            pytest.param(b"SELECT\v1;", [b"SELECT\v1"], False, id="inside"),
+            pytest.param(b"SELECT \v2;", [b"SELECT \v2"], True, id="inside-a-run"),
+        ],
+    )
+    def test_vertical_tab_is_whitespace_only_where_sqlite_says(
+        self, source: bytes, expected: list[bytes], sqlite3_runs_it: bool
+    ) -> None:
+        import shutil
+        import sqlite3
+        import subprocess
+
+        assert texts(source, "sqlite") == expected
+        connection = sqlite3.connect(":memory:")
+        try:
+            for statement in expected:
+                connection.execute(statement.decode())
+        except sqlite3.Error:
+            runs = False
+        else:
+            runs = True
+        finally:
+            connection.close()
+        # SQLite runs the statements sent one by one exactly when the sqlite3 shell runs the file
+        assert runs == sqlite3_runs_it
+        shell = shutil.which("sqlite3")
+        if shell is not None:  # where the shell is installed, it says so itself
+            ran = subprocess.run(
+                [shell, ":memory:"], input=source, capture_output=True, check=False
+            )
+            assert (ran.returncode == 0 and not ran.stderr) == sqlite3_runs_it
+
+    def test_vertical_tab_before_create_trigger_is_a_token(self) -> None:
+        # sqlite3_complete sees "\v" as a token, so no trigger body starts: the shell sends
+        # the text up to the first ";" and SQLite reports it incomplete. So does the splitter.
+        source = b"SELECT 0;\n \vCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  SELECT 1;\nEND;"
+        assert texts(source, "sqlite") == [
+            b"SELECT 0",
+            b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  SELECT 1",
+            b"END",
+        ]
+
+    def test_vertical_tab_between_semicolon_and_end_is_a_token(self) -> None:
+        # sqlite3_complete: "; \v END" is not "; END", so the trigger goes on to the next one.
+        trigger = b"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; \v END; SELECT 2; END"
+        assert texts(trigger + b"; SELECT 3", "sqlite") == [trigger, b"SELECT 3"]
+
+
+# --------------------------------------------------------------------------------------------
+# MySQL / MariaDB: BEGIN and END as block keywords or as plain identifiers
+# --------------------------------------------------------------------------------------------
+
+# Each is one statement, and MariaDB 10.11 accepts each (TestAppliedOnMariaDB applies them).
+MYSQL_SETUP: tuple[bytes, ...] = (
+    b"CREATE TABLE t (id INT PRIMARY KEY, `end` INT, `begin` INT, a INT)",
+    b"INSERT INTO t (id, `end`, `begin`, a) VALUES (1, 10, 20, 1), (2, 30, 40, 2)",
+)
+MYSQL_PROGRAMS: tuple[bytes, ...] = (
+    # begin/end as column names, aliases, table aliases, variables and parameters
+    b"CREATE PROCEDURE select_end() BEGIN SELECT end FROM t ORDER BY id; SELECT 2; END",
+    b"CREATE PROCEDURE join_as_end() BEGIN "
+    b"SELECT end.id FROM t JOIN t AS end ON end.id = t.id + 1; SELECT 2; END",
+    b"CREATE PROCEDURE select_begin() BEGIN SELECT begin FROM t ORDER BY id; SELECT 2; END",
+    b"CREATE PROCEDURE join_as_begin() BEGIN "
+    b"SELECT begin.id FROM t JOIN t AS begin ON begin.id = t.id - 1; SELECT 2; END",
+    b"CREATE PROCEDURE qualified() BEGIN SELECT t.end, t.begin FROM t WHERE id = 1; "
+    b"SELECT a end, a begin FROM t WHERE id = 1; SELECT end.begin FROM t AS end WHERE id = 2; END",
+    b"CREATE PROCEDURE variables() BEGIN DECLARE begin INT DEFAULT 1; DECLARE end INT DEFAULT 2; "
+    b"SET begin = begin + end; SELECT begin, end; END",
+    b"CREATE PROCEDURE case_identifiers() BEGIN "
+    b"SELECT CASE WHEN end > 15 THEN end ELSE begin END FROM t ORDER BY id; "
+    b"SELECT CASE end WHEN 10 THEN begin END FROM t ORDER BY id; END",
+    b"CREATE PROCEDURE params(begin INT, end INT) SELECT begin + end",
+    b"CREATE PROCEDURE set_end() BEGIN UPDATE t SET end = 1 WHERE id = 2; "
+    b"SELECT end FROM t WHERE id = 2; END",
+    b"CREATE PROCEDURE set_begin() BEGIN UPDATE t SET begin = 5 WHERE id = 1; "
+    b"SELECT begin FROM t WHERE id = 1; END",
+    b"CREATE FUNCTION f_end(end INT) RETURNS INT DETERMINISTIC RETURN end + 1",
+    # routine bodies that are compound statements without BEGIN
+    b"CREATE PROCEDURE if_body(x INT) IF x > 0 THEN SELECT 'pos'; SELECT x; "
+    b"ELSEIF x < 0 THEN SELECT 'neg'; ELSE BEGIN SELECT 'zero'; END; END IF",
+    b"CREATE PROCEDURE case_body(x INT) CASE x WHEN 1 THEN SELECT 'one'; "
+    b"WHEN 2 THEN BEGIN SELECT 'two'; SELECT 'deux'; END; ELSE SELECT 'many'; END CASE",
+    b"CREATE PROCEDURE loop_body() lbl: LOOP SELECT 1; LEAVE lbl; END LOOP lbl",
+    # real nesting: blocks, IF, CASE statements and expressions, loops, labels, handlers
+    b"CREATE FUNCTION nest(n INT) RETURNS INT DETERMINISTIC\n"
+    b"BEGIN\n"
+    b"  DECLARE total INT DEFAULT 0;\n"
+    b"  DECLARE i INT DEFAULT 0;\n"
+    b"  outer_loop: WHILE i < n DO\n"
+    b"    SET i = i + 1;\n"
+    b"    IF i % 2 = 0 THEN\n"
+    b"      BEGIN\n"
+    b"        DECLARE j INT DEFAULT 0;\n"
+    b"        REPEAT SET j = j + 1; SET total = total + 1; UNTIL j >= i END REPEAT;\n"
+    b"      END;\n"
+    b"    ELSEIF i = 3 THEN\n"
+    b"      ITERATE outer_loop;\n"
+    b"    ELSE\n"
+    b"      SET total = total + CASE WHEN i > 4 THEN 100 ELSE 10 END;\n"
+    b"    END IF;\n"
+    b"    CASE i WHEN 5 THEN LEAVE outer_loop; ELSE BEGIN END; END CASE;\n"
+    b"  END WHILE outer_loop;\n"
+    b"  FOR k IN 1..2 DO SET total = total + k; END FOR;\n"
+    b"  RETURN total;\n"
+    b"END",
+    b"CREATE PROCEDURE handler_block()\n"
+    b"BEGIN\n"
+    b"  DECLARE done INT DEFAULT 0;\n"
+    b"  DECLARE CONTINUE HANDLER FOR SQLSTATE VALUE '23000', 1062\n"
+    b"  BEGIN\n"
+    b"    SET done = done + 1;\n"
+    b"    IF done > 5 THEN SET done = 5; END IF;\n"
+    b"  END;\n"
+    b"  DECLARE EXIT HANDLER FOR NOT FOUND, SQLWARNING BEGIN END;\n"
+    b"  INSERT INTO t (id) VALUES (1);\n"
+    b"  SELECT done;\n"
+    b"END",
+    b"CREATE TRIGGER t_bi1 BEFORE INSERT ON t FOR EACH ROW SET NEW.a = COALESCE(NEW.a, 0) + 1",
+    b"CREATE TRIGGER t_bi2 BEFORE INSERT ON t FOR EACH ROW FOLLOWS t_bi1 BEGIN "
+    b"SET NEW.end = NEW.a * 10; SET NEW.begin = NEW.a * 100; END",
+    # routine headers: multi-word types, character sets, SET types, comments
+    b"CREATE FUNCTION dp() RETURNS DOUBLE PRECISION DETERMINISTIC BEGIN "
+    b"DECLARE x DOUBLE DEFAULT 1.5; RETURN x; END",
+    b"CREATE FUNCTION charset_fn() RETURNS VARCHAR(10) CHARACTER SET utf8mb4 "
+    b"COLLATE utf8mb4_bin COMMENT 'a; b' DETERMINISTIC BEGIN RETURN 'x;y'; END",
+    b"CREATE FUNCTION set_type() RETURNS SET('a', 'b') DETERMINISTIC BEGIN RETURN 'a,b'; END",
+    b"CREATE FUNCTION sign_of(x INT) RETURNS INT DETERMINISTIC "
+    b"RETURN CASE WHEN x > 0 THEN 1 WHEN x < 0 THEN -1 ELSE 0 END",
+    b"CREATE PROCEDURE `odd name`() BEGIN # begin; end\n"
+    b"  SELECT 'END;', \"BEGIN;\" -- end;\n"
+    b"  ; SELECT `end` FROM t WHERE id = 1 /* ; end */; END",
+    b"BEGIN NOT ATOMIC IF (SELECT COUNT(*) FROM t) > 0 THEN "
+    b"UPDATE t SET a = a + 1000 WHERE id = 2; END IF; END",
+    b"CREATE EVENT ev ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' "
+    b"ENDS '2031-01-01 00:00:00' DISABLE DO BEGIN UPDATE t SET a = a; IF 1 THEN SELECT 1; END IF; END",
+)
+
+
+class TestMySQLStoredPrograms:
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            # the issue's examples, verbatim, and the same with begin
+            b"CREATE PROCEDURE p() BEGIN SELECT end FROM t; SELECT 2; END",
+            b"CREATE PROCEDURE p() BEGIN UPDATE t SET end = 1; SELECT 2; END",
+            b"CREATE PROCEDURE p() BEGIN SELECT 1 FROM t JOIN t AS end; SELECT 2; END",
+            b"CREATE PROCEDURE p() BEGIN SELECT begin FROM t; SELECT 2; END",
+            b"CREATE PROCEDURE p() BEGIN UPDATE t SET begin = 1; SELECT 2; END",
+            b"CREATE PROCEDURE p() BEGIN SELECT 1 FROM t JOIN t AS begin; SELECT 2; END",
+            *MYSQL_PROGRAMS,
+        ],
+    )
+    def test_program_is_one_statement(self, statement: bytes) -> None:
+        source = b"SELECT 0;\n" + statement + b";\nSELECT 1"
+        assert texts(source, "mysql") == [b"SELECT 0", statement, b"SELECT 1"]
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            b"UPDATE t SET end = 1",
+            b"SELECT end FROM t",
+            b"SELECT 1 FROM t JOIN t AS end",
+            b"SELECT begin, t.end FROM t",
+            b"SELECT CASE WHEN end THEN begin END FROM t",
+        ],
+    )
+    def test_identifiers_outside_programs(self, statement: bytes) -> None:
+        source = statement + b";\nSELECT 1"
+        assert texts(source, "mysql") == [statement, b"SELECT 1"]
+
+
+# --------------------------------------------------------------------------------------------
+# What the servers make of the statements split here
+# --------------------------------------------------------------------------------------------
+
+
+def validate_errors() -> str:
+    """Run sqlmigrate_validate, which must fail; return what it printed on stderr."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sqlmigrate_validate", stderr=err, no_color=True)
+    return err.getvalue()
+
+
+def result_sets(sql: str) -> list[list[tuple[Any, ...]]]:
+    """Every result set ``sql`` returns (a MySQL CALL returns one per SELECT it runs)."""
+    found: list[list[tuple[Any, ...]]] = []
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql)
+        while True:
+            if cursor.description is not None:
+                found.append([tuple(row) for row in cursor.fetchall()])
+            if not cursor.nextset():
+                return found
+
+
+@pytest.mark.skipif(vendor() != "mysql", reason="MariaDB runs the stored programs")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnMariaDB:
+    def test_stored_programs_apply_and_run(self, tmp_path: Path, settings: Settings) -> None:
+        statements = (*MYSQL_SETUP, *MYSQL_PROGRAMS)
+        source = b"".join(statement + b";\n" for statement in statements)
+        assert texts(source, "mysql") == list(statements)
+        (tmp_path / "001-programs.sql").write_bytes(source)
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        try:
+            run("sqlmigrate_apply", interactive=False)
+            assert history() == [("001-programs", True)]
+            routines = scalar(
+                "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
+            )
+            assert routines == sum(
+                s.startswith((b"CREATE PROCEDURE", b"CREATE FUNCTION")) for s in MYSQL_PROGRAMS
+            )
+            assert result_sets("CALL select_end()") == [[(10,), (30,)], [(2,)]]
+            assert result_sets("CALL join_as_end()") == [[(2,)], [(2,)]]
+            assert result_sets("CALL select_begin()") == [[(20,), (40,)], [(2,)]]
+            assert result_sets("CALL join_as_begin()") == [[(1,)], [(2,)]]
+            assert result_sets("CALL qualified()") == [[(10, 20)], [(1, 1)], [(40,)]]
+            assert result_sets("CALL variables()") == [[(3, 2)]]
+            assert result_sets("CALL case_identifiers()") == [[(20,), (30,)], [(20,), (None,)]]
+            assert result_sets("CALL params(1, 2)") == [[(3,)]]
+            assert result_sets("CALL set_end()") == [[(1,)]]
+            assert result_sets("CALL set_begin()") == [[(5,)]]
+            assert result_sets("CALL if_body(0)") == [[("zero",)]]
+            assert result_sets("CALL case_body(2)") == [[("two",)], [("deux",)]]
+            assert result_sets("CALL loop_body()") == [[(1,)]]
+            assert result_sets("CALL handler_block()") == [[(1,)]]  # the handler's block ran
+            assert result_sets("CALL `odd name`()") == [[("END;", "BEGIN;")], [(10,)]]
+            assert result_sets(
+                "SELECT f_end(1), nest(6), dp(), charset_fn(), set_type(), sign_of(-3)"
+            ) == [[(2, 119, 1.5, "x;y", "a,b", -1)]]
+            # both triggers, in FOLLOWS order; the anonymous block ran once, at apply
+            with connections["default"].cursor() as cursor:
+                cursor.execute("INSERT INTO t (id) VALUES (10)")
+            assert result_sets("SELECT `end`, `begin`, a FROM t WHERE id = 10") == [[(10, 100, 1)]]
+            assert scalar("SELECT a FROM t WHERE id = 2") == 1002
+            definition = scalar(
+                "SELECT EVENT_DEFINITION FROM information_schema.EVENTS "
+                "WHERE EVENT_SCHEMA = DATABASE() AND EVENT_NAME = 'ev'"
+            )
+            assert definition.endswith("IF 1 THEN SELECT 1; END IF; END")
+        finally:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("DROP EVENT IF EXISTS ev")
+
+
+@pytest.mark.skipif(vendor() != "postgresql", reason="PostgreSQL parses the statements")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnPostgreSQL:
+    SOURCE = (
+        b"CREATE TABLE t (a int, b text);\n"
+        b"CREATE /* x /* nested */ */ OR /**/ REPLACE /* y */ FUNCTION two(a int) RETURNS int\n"
+        b"LANGUAGE sql BEGIN ATOMIC\n"
+        b"  SELECT CASE WHEN a > 0 THEN 2 ELSE 0 END;\n"
+        b"END;\n"
+        b"COPY t (a, b) FROM /* rows */ STDIN;\n"
+        b"1\tone; x\n"
+        b"2\tFROM STDIN\n"
+        b"\\.\n"
+        b"COPY t FROM -- more rows\n  STDIN WITH (FORMAT csv);\n"
+        b'3,"three"\n'
+        b"\\.\n"
+        b"INSERT INTO t VALUES (two(1), 'it''s \\n');\n"
+    )
+
+    def test_nested_comments_and_copy_apply(self, tmp_path: Path, settings: Settings) -> None:
+        statements = list(split(self.SOURCE, "postgresql"))
+        assert [s.copy_data is not None for s in statements] == [False, False, True, True, False]
+        (tmp_path / "001-copy.sql").write_bytes(self.SOURCE)
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        run("sqlmigrate_apply", interactive=False)
+        assert history() == [("001-copy", True)]
+        assert result_sets("SELECT a, b FROM t ORDER BY a, b") == [
+            [(1, "one; x"), (2, "FROM STDIN"), (2, "it's \\n"), (3, "three")]
+        ]
+
+    def test_standard_conforming_strings_off_is_refused(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-old.sql").write_bytes(
+            b"CREATE TABLE t (b text);\n"
+            b"  SET standard_conforming_strings = off;\n"
+            b"INSERT INTO t VALUES ('it\\'s; here');\n"
+        )
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = validate_errors()
+        assert "001-old.sql" in message
+        assert "standard_conforming_strings" in message
+        assert "line 2, column 3" in message
+        assert "write the strings that use backslash escapes as E'...'" in message
+        fails("sqlmigrate_apply", interactive=False)
+        assert "t" not in tables()
+        assert history() == []
+
+
+@pytest.mark.skipif(vendor() != "sqlite", reason="SQLite parses the statements")
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("clean_database")
+class TestAppliedOnSQLite:
+    def test_unterminated_trigger_is_reported_and_nothing_runs(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-trigger.sql").write_bytes(
+            b"CREATE TABLE t (a);\nCREATE TABLE log (a);\n"
+            b"CREATE TRIGGER tr AFTER INSERT ON t\nBEGIN\n  INSERT INTO log VALUES (NEW.a);\n"
+        )
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = validate_errors()
+        assert "001-trigger.sql" in message
+        assert "unterminated CREATE TRIGGER" in message
+        assert "line 3, column 1" in message
+        fails("sqlmigrate_apply", interactive=False)
+        assert {"t", "log"} & tables() == set()
+        assert history() == []
+
+    def test_vertical_tab_after_a_token_fails_the_file(
+        self, tmp_path: Path, settings: Settings
+    ) -> None:
+        (tmp_path / "001-vtab.sql").write_bytes(b"CREATE TABLE t (a);\nCREATE TABLE u (a)\v;\n")
+        settings.SQLMIGRATE_DIRS = [tmp_path]
+        message = fails("sqlmigrate_apply", interactive=False)
+        assert "unrecognized token" in message
+        assert {"t", "u"} & tables() == set()  # the file's transaction was rolled back
+        assert history() == []
