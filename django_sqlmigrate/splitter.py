@@ -354,7 +354,15 @@ def _pg_meta_error(source: bytes, pos: int) -> SplitError:
     """psql would run a backslash command here; the server would not understand it."""
     found = _PG_META.match(source, pos)
     name = found.group(1) if found is not None and found.group(1) else b""
-    return SplitError(f"psql meta-command \\{name.decode()} is not supported", pos)
+    return SplitError(
+        f"psql meta-command \\{name.decode()} is not supported",
+        pos,
+        hint=(
+            "psql runs backslash commands itself and the server never sees them: write the SQL "
+            "they stand for instead (the included file's statements for \\i, literal values "
+            "for \\set variables), or remove the line."
+        ),
+    )
 
 
 def _split_postgresql(source: bytes) -> Iterator[Statement]:

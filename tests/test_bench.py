@@ -72,10 +72,11 @@ def test_every_case_with_sane_numbers(smoke: dict[str, Any]) -> None:
         assert case["repetitions"] == len(case["seconds"]) == 1
         assert 0 < case["min_s"] <= case["median_s"] <= case["max_s"] < MAX_SECONDS
         assert 1 < case["peak_rss_mib"] < 1024, case
-    # Every Django process pays Django's start-up: never faster than the floor by much.
+    # Every Django process pays Django's start-up: never faster than the floor by much (one
+    # repetition each on a loaded machine: only a tool that skipped Django would be this far).
     for (workload, tool), case in cases.items():
         if tool in ("sqlmigrate_apply", "sqlmigrate_status", "django migrate"):
-            assert case["ratio_to_floor"] > 0.5, (workload, tool, case)
+            assert case["ratio_to_floor"] > 0.25, (workload, tool, case)
     if shutil.which(CLIENT):
         assert cases[("W1", "sqlmigrate_apply")]["reference"] == CLIENT
         assert cases[("W1", "sqlmigrate_apply")]["ratio_to_reference"] > 0

@@ -355,6 +355,8 @@ class TestPostgreSQL:
     def test_meta_commands_are_refused(self, source: bytes, message: str, offset: int) -> None:
         error = split_error(source, "postgresql")
         assert (error.message, error.offset) == (message, offset)
+        assert error.hint is not None
+        assert error.hint.startswith("psql runs backslash commands itself")
 
     @pytest.mark.parametrize(
         ("source", "message", "offset"),

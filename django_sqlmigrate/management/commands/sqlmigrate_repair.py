@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from ...conf import app_settings
 from ...executor import FAILED, MODIFIED, Status
 from ...loader import version_number
 from ...recorder import MigrationRecorder
@@ -52,7 +53,9 @@ class Command(SqlMigrateCommand):
     ) -> None:
         executor = executor_for(database)
         recorder = executor.recorder
-        with executor.backend.lock(30.0 if lock_timeout is None else lock_timeout):
+        if lock_timeout is None:
+            lock_timeout = app_settings.LOCK_TIMEOUT
+        with executor.backend.lock(lock_timeout):
             status = executor.status()
             failed = [entry for entry in status.applied if entry.state == FAILED]
             changed = []
