@@ -36,6 +36,7 @@ CODES = {
     "E014": "Django migration it depends on is not applied",
     "E015": "depends on a migration that does not exist",
     "E016": "depends-on lines form a cycle",
+    "E017": "statement cannot run in a migration",
     "W001": "gap in migration numbers",
     "W002": "applied migration has no file",
     "W003": "pending migrations",

@@ -27,6 +27,9 @@ class DatabaseMessage(NamedTuple):
     text: str
     position: int | None = None  # 1-based character position in the text that was sent
     line: int | None = None  # 1-based line in the text that was sent, when only that is known
+    # (start, end, why): the byte offsets of statements sent together, one of which failed,
+    # when which one cannot be told (the database and the splitter disagree on where they end).
+    span: tuple[int, int, str] | None = None
 
 
 class StatementFailed(Exception):
@@ -37,6 +40,25 @@ class StatementFailed(Exception):
         self.index = index
         self.sent_start = sent_start
         self.error = error
+
+
+class RunInterrupted(DatabaseError):
+    """A file's run ended without a statement of it failing: the connection was lost
+    (``lost``: the server terminated it, or the backend closed it after an answer it cannot
+    continue from; the session, its locks and its open transaction are gone with it), or the
+    database answered in a way the file cannot go on from after its COMMIT had been sent.
+    Statement ``index`` (0-based; the number of statements when it was after the last) was
+    running or next."""
+
+    def __init__(self, message: str, index: int, *, transactional: bool, lost: bool) -> None:
+        super().__init__(message)
+        self.index = index
+        self.transactional = transactional
+        self.lost = lost
+
+
+# severity ("NOTICE", "WARNING"...), message, 1-based line in the file (None: none applies)
+NoticeSink = Callable[[str, str, int | None], None]
 
 
 def transaction_control(words: tuple[str, ...]) -> str | None:
@@ -54,6 +76,9 @@ def transaction_control(words: tuple[str, ...]) -> str | None:
 class BaseBackend:
     dialect: ClassVar[Dialect]
     vendor: ClassVar[str]
+    # Where the database's notices and warnings for the file being run go; set by the executor
+    # around each file. A backend reports them as they arrive, with the line they belong to.
+    notice_sink: NoticeSink | None = None
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
@@ -82,6 +107,10 @@ class BaseBackend:
         return None
 
     # -- what may run where ----------------------------------------------------------------
+    def refused(self, words: tuple[str, ...], sql: bytes) -> str | None:
+        """Why this statement cannot run in a migration at all, if it cannot."""
+        return None
+
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
         """Why the database would refuse this statement inside a transaction, if it would."""
         return None
