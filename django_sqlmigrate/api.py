@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import time
 from itertools import groupby
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 
 from .dependencies import unmet_dependencies
 from .executor import MigrationExecutor, ProgressCallback, Status
 from .loader import SqlMigration, numbering_gaps
-from .notices import Notice, NoticeCallback
 from .problems import Problem
 from .routing import allowed, executor_for
 
+if TYPE_CHECKING:
+    from .notices import Notice, NoticeCallback
+
 __all__ = ["ApplyResult", "Notice", "Status", "apply", "status", "validate"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: a deploy with nothing to apply never builds the class.
+    if name == "Notice":
+        from .notices import Notice
+
+        return Notice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ApplyResult(NamedTuple):

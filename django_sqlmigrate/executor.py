@@ -28,13 +28,13 @@ from .dependencies import unmet_dependencies
 from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
 from .loader import LoadResult, MigrationLoader, SourceError, SqlMigration
 from .namespaces import load_all
-from .notices import Notice, NoticeCallback
 from .problems import Problem, display_path
 from .recorder import AppliedMigration, MigrationRecorder
 
 if TYPE_CHECKING:
-    # The splitter compiles its regexes on import: only commands that split SQL pay for it
-    # (sqlmigrate_status and a no-op sqlmigrate_apply never do; see docs/performance.md).
+    # Imported where used: sqlmigrate_status and a no-op sqlmigrate_apply never import them
+    # (the splitter compiles its regexes on import; see docs/performance.md).
+    from .notices import Notice, NoticeCallback
     from .splitter import Statement
 
 # callback(event, migration, duration_ms): "apply_start", "apply_success", "fake_success"
@@ -432,6 +432,8 @@ class MigrationExecutor:
             self.backend.notice_sink = None
 
     def _notice_sink(self, migration: SqlMigration) -> NoticeSink:
+        from .notices import Notice
+
         path = display_path(migration.path)
 
         def sink(severity: str, message: str, line: int | None) -> None:

@@ -512,6 +512,24 @@ def test_copy_from_stdin_met_inside_a_batch_is_ended(transactional: bool) -> Non
     assert scalar("SELECT 1") == 1  # the connection is fine
 
 
+def test_copy_from_stdin_met_with_the_commit_leaves_nothing(tmp_path: Path) -> None:
+    # Ended with an error, not as an empty COPY: else what follows in the query, the history
+    # row and COMMIT, would run and commit the file.
+    runner = executor()
+    body = "CREATE TABLE copied_none (id int);\nCOPY copied_none FROM STDIN;\nSELECT 1;\n"
+    migration = migration_in(tmp_path, "001-none.sql", body)
+    source = migration.read()
+    statements = located(
+        source, b"CREATE TABLE copied_none (id int)", b"COPY copied_none FROM STDIN", b"SELECT 1"
+    )
+    row = runner.recorder.row(migration, statements_applied=3, statements_total=3)
+    with deadline(30), pytest.raises(StatementFailed) as excinfo:
+        backend().execute_recorded(source, statements, row)
+    assert excinfo.value.index == 1
+    assert history() == []
+    assert scalar("SELECT to_regclass('copied_none') IS NULL") is True
+
+
 @pytest.mark.parametrize("transactional", [True, False])
 def test_copy_to_stdout_met_at_run_time_is_read_and_fails_the_file(transactional: bool) -> None:
     # Refused by check_sql; should one reach the server all the same (COPY_OUT), its rows are
@@ -580,7 +598,7 @@ def _results_of(setup: Callable[[Any], None]) -> Exception:
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
     setup(pgconn)
-    batch = _Batch(0, 0, 0, 0, 1, ())
+    batch = _Batch(0, 0, length=0, prefix=0, size=1, tail=())
     with deadline(30):
         try:
             for _ in range(5):  # pipeline mode: each query's results end with a None of its own
@@ -1012,12 +1030,17 @@ def test_the_notice_handler_is_the_connections_only_while_a_file_runs(
     connection = connections["default"]
     connection.ensure_connection()
     own: list[str] = []
-    connection.connection.add_notice_handler(lambda diag: own.append(diag.message_primary))
+
+    def handler(diag: Any) -> None:
+        own.append(diag.message_primary)
+
+    connection.connection.add_notice_handler(handler)
     result = django_sqlmigrate.apply()
     with connection.cursor() as cursor:
         cursor.execute("DO $$ BEGIN RAISE NOTICE 'after'; END $$")
     assert [notice.message for notice in result.notices] == ["in the file"]
     assert own == ["in the file", "after"]
+    assert connection.connection._notice_handlers == [handler]  # psycopg's list: ours is gone
 
 
 # -- a connection terminated mid-file (item 20) ----------------------------------------------------

@@ -24,10 +24,9 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import DatabaseError
-from django.db.backends.utils import logger
 
 from ..exceptions import LockTimeout
 from .base import (
@@ -70,17 +69,18 @@ COPY_OUT_MESSAGE = (
 )
 
 
-class _Batch(NamedTuple):
+class _Batch:
     """One query: ``size`` statements of the file from index ``first``, starting at byte
     ``start`` of the source and ``length`` bytes long, behind ``prefix`` bytes of ours
     (BEGIN;) and followed by ``tail``."""
 
-    first: int
-    start: int
-    length: int
-    prefix: int
-    size: int
-    tail: Sequence[Tail]
+    __slots__ = ("first", "length", "prefix", "size", "start", "tail")
+
+    def __init__(
+        self, first: int, start: int, *, length: int, prefix: int, size: int, tail: Sequence[Tail]
+    ) -> None:
+        self.first, self.start, self.length = first, start, length
+        self.prefix, self.size, self.tail = prefix, size, tail
 
 
 class PostgreSQLBackend(BaseBackend):
@@ -206,7 +206,7 @@ class PostgreSQLBackend(BaseBackend):
             return "CLUSTER without a table cannot run inside a transaction block"
         if words[:2] == ("DISCARD", "ALL"):
             return "DISCARD ALL cannot run inside a transaction block"
-        if words[:2] == ("ALTER", "TABLE") and _DETACH.search(sql) is not None:
+        if words[:2] == ("ALTER", "TABLE") and re.search(rb"DETACH", sql, re.IGNORECASE):
             tokens = _tokens(sql, 64)
             if "DETACH" in tokens and tokens[-1] == "CONCURRENTLY":
                 return (
@@ -458,7 +458,7 @@ class PostgreSQLBackend(BaseBackend):
             sent = b"\n;".join([query, *ours] if query else ours)
         if prefix:
             sent = prefix + sent
-        batch = _Batch(first, start, len(query), len(prefix), count, tail)
+        batch = _Batch(first, start, length=len(query), prefix=len(prefix), size=count, tail=tail)
         connection = self.connection
         if not (connection.execute_wrappers or connection.queries_logged):
             self._send(pgconn, sent, batch, 0)
@@ -478,6 +478,8 @@ class PostgreSQLBackend(BaseBackend):
         ``execute_wrappers`` (``params`` None, ``many`` False, a Django cursor in
         ``context``), and timed and logged to ``django.db.backends`` and ``queries_log`` as
         CursorDebugWrapper logs what it sent, when queries are logged."""
+        from django.db.backends.utils import logger
+
         connection = self.connection
         sent: list[str] = []
         failed: list[BaseException] = []
@@ -807,7 +809,7 @@ class PostgreSQLBackend(BaseBackend):
         (CONTEXT: ``COPY t, line 3, column b: "x"``, counted from the first row)."""
         message = self.message(exc)
         context = getattr(getattr(exc, "diag", None), "context", None) or ""
-        found = _COPY_CONTEXT.match(context)
+        found = re.match(_COPY_CONTEXT, context)
         if found is None or statement.copy_data is None:
             return message
         rows_from = source.count(b"\n", statement.start, statement.copy_data[0])
@@ -950,7 +952,7 @@ _TAGS: dict[str, tuple[str, ...] | None] = {
     "ABORT": ("ROLLBACK",),
     "ANALYSE": ("ANALYZE",),
 }
-_COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)")
+_COPY_CONTEXT = r"COPY .*?, line (\d+)"
 
 
 def _tag_fits(tag: bytes, words: tuple[str, ...]) -> bool:
@@ -983,7 +985,8 @@ def _shift(sql: str, ours: str) -> int | None:
 # -- reading a statement's tokens ---------------------------------------------------------------
 # A statement's tokens, for the few whose options decide where they may run: bare words
 # (upper-cased), quoted names, strings, numbers and single characters; comments are skipped.
-_TOKEN = re.compile(
+# Compiled on first use (re caches it), not when a deploy with nothing to do imports this.
+_TOKEN = (
     rb"(?P<gap>(?:\s++|--[^\n]*+)++)"
     rb"|(?P<estring>[Ee]'(?:[^'\\]++|\\[\s\S]|'')*+')"
     rb"|(?P<word>[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*+)"
@@ -993,8 +996,7 @@ _TOKEN = re.compile(
     rb"|(?P<dollar>\$(?:[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*+)?\$)"
     rb"|(?P<char>[\s\S])"
 )
-_COMMENT_MARK = re.compile(rb"/\*|\*/")
-_DETACH = re.compile(rb"DETACH", re.IGNORECASE)
+_COMMENT_MARK = rb"/\*|\*/"
 # What PostgreSQL's defGetBoolean reads as false (a bare option name is true).
 _FALSE = frozenset({"FALSE", "OFF", "0", "'false'", "'off'"})
 Token = str | tuple["Token", ...]
@@ -1008,7 +1010,7 @@ def _tokens(sql: bytes, limit: int) -> list[Token]:
     while pos < end and len(stack[0]) < limit:
         if sql.startswith(b"/*", pos):  # nested, as PostgreSQL nests them
             depth = 0
-            for mark in _COMMENT_MARK.finditer(sql, pos):
+            for mark in re.compile(_COMMENT_MARK).finditer(sql, pos):
                 depth += 1 if mark.group() == b"/*" else -1
                 if depth == 0:
                     pos = mark.end()
@@ -1016,7 +1018,7 @@ def _tokens(sql: bytes, limit: int) -> list[Token]:
             else:
                 pos = end
             continue
-        found = _TOKEN.match(sql, pos)
+        found = re.compile(_TOKEN).match(sql, pos)
         assert found is not None  # the last alternative matches any byte
         kind, text, pos = found.lastgroup, found.group(), found.end()
         if kind == "gap":

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -8,9 +8,11 @@ from ... import api
 from ...exceptions import MigrationFailed
 from ...executor import MigrationExecutor
 from ...loader import SqlMigration
-from ...notices import Notice
 from ...routing import allowed, executor_for, refused_message
 from ..base import SqlMigrateCommand
+
+if TYPE_CHECKING:
+    from ...notices import Notice
 
 
 class Command(SqlMigrateCommand):
