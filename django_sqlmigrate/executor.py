@@ -432,12 +432,12 @@ class MigrationExecutor:
             self.backend.notice_sink = None
 
     def _notice_sink(self, migration: SqlMigration) -> NoticeSink:
-        from .notices import Notice
-
-        path = display_path(migration.path)
-
         def sink(severity: str, message: str, line: int | None) -> None:
-            notice = Notice(migration.version, severity, message, path, line)
+            from .notices import Notice
+
+            notice = Notice(
+                migration.version, severity, message, display_path(migration.path), line
+            )
             self.notices.append(notice)
             if self.notice_callback is not None:
                 self.notice_callback(notice)
@@ -606,11 +606,14 @@ class MigrationExecutor:
         """One paragraph for a file whose run was cut short, saying what it left: read back
         from the history on a new connection when the old one is gone, never written (the
         migration lock went with the old session)."""
-        source = migration.read()
+        try:
+            source = migration.read()
+        except SourceError:  # gone since it ran: the message says less
+            source = b""
         version, total, index = migration.version, len(statements), exc.index
         where = display_path(migration.path)
         running = "after its last statement"
-        if index < total:
+        if index < total and source:
             statement = statements[index]
             line, _ = line_and_column(source, statement.start)
             where = f"{where}:{line}"

@@ -467,8 +467,6 @@ def test_copy_to_stdout_is_refused_before_anything_runs(
         },
     )
     line = 3 if header else 2
-    message = fails("sqlmigrate_validate")
-    assert "1 error" in message
     _, err = run_failing("sqlmigrate_validate")
     assert f"002-dump.sql:{line}: COPY ... TO STDOUT sends rows to the client" in err
     assert "sqlmigrate.E017" in err
@@ -573,7 +571,8 @@ def test_copy_to_stdout_sent_with_the_commit_is_reported_as_committed(tmp_path: 
     assert excinfo.value.lost is False
     assert history() == [("001-commit", True)]
     message = str(runner._interrupted(migration, statements, excinfo.value))
-    assert "001-commit.sql:2: statement 2: ERROR: COPY ... TO STDOUT sends rows" in message
+    assert "001-commit.sql:2: ERROR: COPY ... TO STDOUT sends rows" in message
+    assert "in statement 2 (line 2): COPY copied_commit TO STDOUT" in message
     assert "001-commit had been committed and recorded as applied before that" in message
 
 
@@ -1067,9 +1066,9 @@ def test_connection_terminated_from_another_session(
         with psycopg.connect(dsn, autocommit=True) as other:
             for _ in range(600):
                 row = other.execute(
-                    "SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]
+                    "SELECT wait_event FROM pg_stat_activity WHERE pid = %s", [pid]
                 ).fetchone()
-                if row and "pg_sleep(60)" in row[0]:
+                if row and row[0] == "PgSleep":  # in the file's second statement
                     other.execute("SELECT pg_terminate_backend(%s)", [pid])
                     killed.set()
                     return

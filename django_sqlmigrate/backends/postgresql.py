@@ -39,6 +39,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
     from psycopg.errors import Diagnostic
     from psycopg.pq.abc import PGconn, PGresult
 
@@ -164,7 +165,7 @@ class PostgreSQLBackend(BaseBackend):
 
     # -- what may run -------------------------------------------------------------------------
     def refused(self, words: tuple[str, ...], sql: bytes) -> str | None:
-        if words[:1] == ("COPY",) and _copy_to_stdout(_tokens(sql, 64)):
+        if words and words[0] == "COPY" and _copy_to_stdout(_tokens(sql, 64)):
             return (
                 "COPY ... TO STDOUT sends rows to the client, and a migration has nowhere to "
                 "put them"
@@ -216,7 +217,7 @@ class PostgreSQLBackend(BaseBackend):
         return None
 
     # -- running ---------------------------------------------------------------------------
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__(connection)
         # Notices received and not yet attributed to a statement: (severity, text).
         self._notices: list[tuple[str, str]] = []
@@ -675,8 +676,8 @@ class PostgreSQLBackend(BaseBackend):
         )
         if committed:  # COPY ... TO STDOUT does not stop the server: the rest, COMMIT too, ran
             raise RunInterrupted(
-                f"statement {batch.first + at + 1}: {message.text} The file's transaction, "
-                "sent in the same query, had been committed before its rows were read.",
+                f"{message.text} The file's transaction, sent in the same query, had been "
+                "committed before its rows were read.",
                 batch.first + at,
                 transactional=True,
                 lost=False,
