@@ -281,10 +281,8 @@ class MigrationExecutor:
                     version=migration.version,
                 )
             )
-        for statement in statements:
-            sql = source[statement.start : statement.end]
-            words = leading_words(sql, 6)
-            reason = self.backend.refused(words, sql)
+        for statement in statements:  # what cannot run at all (PostgreSQL's COPY ... TO STDOUT)
+            reason = self.backend.refused(source, statement)
             if reason:
                 line, _ = line_and_column(source, statement.start)
                 problems.append(
@@ -297,28 +295,29 @@ class MigrationExecutor:
                         version=migration.version,
                     )
                 )
-                continue
-            if not migration.transactional:
-                continue
-            reason = self.backend.refused_in_transaction(words, sql)
-            if reason is None and transaction_control(words) == "abort":
-                reason = f"{words[0]} would throw away the migration's own transaction"
-            if reason:
-                line, _ = line_and_column(source, statement.start)
-                problems.append(
-                    Problem(
-                        "E008",
-                        f"{reason}, and this file runs in one.",
-                        hint=(
-                            "Add the header line `-- sqlmigrate: no-transaction` (then each "
-                            "statement commits on its own), or move the statement to a "
-                            "file of its own with that header."
-                        ),
-                        path=migration.path,
-                        line=line,
-                        version=migration.version,
+        if migration.transactional:
+            for statement in statements:
+                sql = source[statement.start : statement.end]
+                words = leading_words(sql, 6)
+                reason = self.backend.refused_in_transaction(words, sql)
+                if reason is None and transaction_control(words) == "abort":
+                    reason = f"{words[0]} would throw away the migration's own transaction"
+                if reason:
+                    line, _ = line_and_column(source, statement.start)
+                    problems.append(
+                        Problem(
+                            "E008",
+                            f"{reason}, and this file runs in one.",
+                            hint=(
+                                "Add the header line `-- sqlmigrate: no-transaction` (then each "
+                                "statement commits on its own), or move the statement to a "
+                                "file of its own with that header."
+                            ),
+                            path=migration.path,
+                            line=line,
+                            version=migration.version,
+                        )
                     )
-                )
         return statements, problems
 
     def plan(

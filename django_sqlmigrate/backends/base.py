@@ -107,8 +107,9 @@ class BaseBackend:
         return None
 
     # -- what may run where ----------------------------------------------------------------
-    def refused(self, words: tuple[str, ...], sql: bytes) -> str | None:
-        """Why this statement cannot run in a migration at all, if it cannot."""
+    def refused(self, source: bytes, statement: Statement) -> str | None:
+        """Why this statement cannot run in a migration at all, if it cannot (asked of every
+        statement: a glance at its first bytes)."""
         return None
 
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:

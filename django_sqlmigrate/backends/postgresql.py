@@ -89,6 +89,15 @@ class PostgreSQLBackend(BaseBackend):
     vendor = "postgresql"
     _restore: list[Tail] | None = None
 
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__(connection)
+        # Notices received and not yet attributed to a statement: (severity, text).
+        self._notices: list[tuple[str, str]] = []
+        self._notice_error: Exception | None = None
+        self._line_at = (0, 1)  # (byte offset, its line): lines of notices, counted onwards
+        # The file being run: its source, statements and whether it is transactional.
+        self._file: tuple[bytes, Sequence[Statement], bool] = (b"", (), True)
+
     # -- reading ---------------------------------------------------------------------------
     def fetch_as_orm(self, sql: str) -> list[tuple[Any, ...]] | None:
         # Django loads every timestamptz through a Python subclass of psycopg's loader that
@@ -164,8 +173,11 @@ class PostgreSQLBackend(BaseBackend):
         )
 
     # -- what may run -------------------------------------------------------------------------
-    def refused(self, words: tuple[str, ...], sql: bytes) -> str | None:
-        if words and words[0] == "COPY" and _copy_to_stdout(_tokens(sql, 64)):
+    def refused(self, source: bytes, statement: Statement) -> str | None:
+        start = statement.start
+        if source[start : start + 4].upper() == b"COPY" and _copy_to_stdout(
+            _tokens(source[start : statement.end], 64)
+        ):
             return (
                 "COPY ... TO STDOUT sends rows to the client, and a migration has nowhere to "
                 "put them"
@@ -217,15 +229,6 @@ class PostgreSQLBackend(BaseBackend):
         return None
 
     # -- running ---------------------------------------------------------------------------
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
-        super().__init__(connection)
-        # Notices received and not yet attributed to a statement: (severity, text).
-        self._notices: list[tuple[str, str]] = []
-        self._notice_error: Exception | None = None
-        self._line_at = (0, 1)  # (byte offset, its line): lines of notices, counted onwards
-        # The file being run: its source, statements and whether it is transactional.
-        self._file: tuple[bytes, Sequence[Statement], bool] = (b"", (), True)
-
     def execute(
         self,
         source: bytes,
@@ -548,11 +551,8 @@ class PostgreSQLBackend(BaseBackend):
     def _results(self, pgconn: PGconn, batch: _Batch, shift: int | None) -> None:
         from psycopg import pq
 
-        ok, rows, error = (
-            pq.ExecStatus.COMMAND_OK,
-            pq.ExecStatus.TUPLES_OK,
-            pq.ExecStatus.FATAL_ERROR,
-        )
+        succeeded = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY)
+        error = pq.ExecStatus.FATAL_ERROR
         notices = self._notices
         done = -1 if batch.prefix else 0  # results of the batch's statements so far
         failure: PGresult | None = None
@@ -568,12 +568,12 @@ class PostgreSQLBackend(BaseBackend):
                 if notices:  # parsed once a result was complete: the statement after it
                     self._settle(batch, done, 1)
                 result = pgconn.get_result()
-                if result is None:
-                    break
                 if notices:
                     self._settle(batch, done, 1)
+                if result is None:
+                    break
                 status = result.status
-                if status in (ok, rows):
+                if status in succeeded:
                     if failure is None and ended is None:
                         done += 1
                         last = result
