@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import ApplyResult, Status, apply, status, validate
+    from .api import ApplyResult, Notice, Status, apply, status, validate
 
-__all__ = ["ApplyResult", "Status", "apply", "status", "validate"]
+__all__ = ["ApplyResult", "Notice", "Status", "apply", "status", "validate"]
 
 
 def __getattr__(name: str) -> Any:

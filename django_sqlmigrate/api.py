@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from itertools import groupby
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -19,7 +19,19 @@ from .loader import SqlMigration, numbering_gaps
 from .problems import Problem
 from .routing import allowed, executor_for
 
-__all__ = ["ApplyResult", "Status", "apply", "status", "validate"]
+if TYPE_CHECKING:
+    from .notices import Notice, NoticeCallback
+
+__all__ = ["ApplyResult", "Notice", "Status", "apply", "status", "validate"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: a deploy with nothing to apply never builds the class.
+    if name == "Notice":
+        from .notices import Notice
+
+        return Notice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ApplyResult(NamedTuple):
@@ -30,6 +42,7 @@ class ApplyResult(NamedTuple):
     fake: bool
     duration: float  # seconds
     allowed: bool = True  # False: the routers refuse SQL migrations on this database
+    notices: tuple[Notice, ...] = ()  # what the database said while the files ran, in order
 
     @property
     def versions(self) -> list[str]:
@@ -44,8 +57,12 @@ def apply(
     lock_timeout: float | None = None,
     *,
     progress_callback: ProgressCallback | None = None,
+    notice_callback: NoticeCallback | None = None,
 ) -> ApplyResult:
     """Apply what is pending on ``database``, like ``sqlmigrate_apply --noinput``.
+
+    ``notice_callback`` gets each ``Notice`` (PostgreSQL's NOTICE and WARNING messages) as it
+    arrives, those of a file that fails too; ``ApplyResult.notices`` has them all.
 
     A database the routers refuse (``allow_migrate(db, "django_sqlmigrate")`` is False) is left
     alone, as ``migrate`` leaves the apps it may not migrate there: ``allowed`` says so.
@@ -53,11 +70,12 @@ def apply(
     started = time.perf_counter()
     if not allowed(database):
         return ApplyResult(database, [], fake, 0.0, allowed=False)
-    executor = executor_for(database, progress_callback)
+    executor = executor_for(database, progress_callback, notice_callback)
     applied = executor.apply(
         target, fake=fake, allow_out_of_order=allow_out_of_order, lock_timeout=lock_timeout
     )
-    return ApplyResult(database, applied, fake, time.perf_counter() - started)
+    duration = time.perf_counter() - started
+    return ApplyResult(database, applied, fake, duration, notices=tuple(executor.notices))
 
 
 def status(database: str = DEFAULT_DB_ALIAS) -> Status:

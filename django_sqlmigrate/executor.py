@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +22,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.dispatch import Signal
 
 from . import signals
-from .backends import BaseBackend, StatementFailed, get_backend
-from .backends.base import transaction_control
+from .backends import BaseBackend, RunInterrupted, StatementFailed, get_backend
+from .backends.base import NoticeSink, transaction_control
 from .conf import app_settings
 from .dependencies import unmet_dependencies
 from .exceptions import InvalidMigrations, MigrationFailed, UnknownTarget
@@ -39,8 +40,9 @@ from .problems import Problem, display_path
 from .recorder import AppliedMigration, MigrationRecorder
 
 if TYPE_CHECKING:
-    # The splitter compiles its regexes on import: only commands that split SQL pay for it
-    # (sqlmigrate_status and a no-op sqlmigrate_apply never do; see docs/performance.md).
+    # Imported where used: sqlmigrate_status and a no-op sqlmigrate_apply never import them
+    # (the splitter compiles its regexes on import; see docs/performance.md).
+    from .notices import Notice, NoticeCallback
     from .splitter import Statement
 
 # callback(event, migration, duration_ms): "apply_start", "apply_success", "fake_success"
@@ -114,12 +116,16 @@ class MigrationExecutor:
         dirs: Sequence[Path] | None = None,
         *,
         alias: str | None = None,
+        notice_callback: NoticeCallback | None = None,
     ) -> None:
         self.connection = connection or connections[DEFAULT_DB_ALIAS]
         # The database migrated, when ``connection`` is another alias reaching it (a direct
         # connection beside a PgBouncer one): its folders, routers and signals are this alias's.
         self.alias = alias or self.connection.alias
         self.progress_callback = progress_callback
+        # Called with each Notice as it arrives; all of the last apply() are in ``notices``.
+        self.notice_callback = notice_callback
+        self.notices: list[Notice] = []
         self.dirs = list(dirs) if dirs is not None else None
         self.backend: BaseBackend = get_backend(self.connection)
         self.recorder = MigrationRecorder(self.connection)
@@ -363,6 +369,20 @@ class MigrationExecutor:
                     version=migration.version,
                 )
             )
+        for statement in statements:
+            if statement.copy_to_stdout:  # the splitter tells (PostgreSQL only)
+                line, _ = line_and_column(source, statement.start)
+                problems.append(
+                    Problem(
+                        "E019",
+                        "COPY ... TO STDOUT sends rows to the client, and a migration has "
+                        "nowhere to put them.",
+                        hint="Take the statement out of the migration.",
+                        path=migration.path,
+                        line=line,
+                        version=migration.version,
+                    )
+                )
         if migration.transactional:
             for statement in statements:
                 sql = source[statement.start : statement.end]
@@ -452,6 +472,7 @@ class MigrationExecutor:
             # Fast path for the common deploy: nothing pending, nothing wrong, no lock needed.
             if self._up_to_date(loaded, self.recorder.checksums()):
                 return []
+        self.notices = []
         with self.backend.lock(lock_timeout):
             self.recorder.ensure_schema()
             plan = self.plan(target, allow_out_of_order, applied=self.recorder.applied())
@@ -464,7 +485,7 @@ class MigrationExecutor:
                         self.recorder.insert(migration, execution_time_ms=0)
                         self._progress("fake_success", migration, None)
                     else:
-                        self._apply_one(migration, plan.statements[migration.version])
+                        self._apply_reporting(migration, plan.statements[migration.version])
                 except Exception as exc:
                     self._send(signals.apply_failed, migration, fake=fake, error=exc)
                     raise
@@ -485,6 +506,30 @@ class MigrationExecutor:
     def _progress(self, event: str, migration: SqlMigration, duration_ms: float | None) -> None:
         if self.progress_callback is not None:
             self.progress_callback(event, migration, duration_ms)
+
+    def _apply_reporting(self, migration: SqlMigration, statements: list[Statement]) -> None:
+        """``_apply_one``, with the database's notices reported and a run cut short (the
+        connection lost) told as what it left."""
+        self.backend.notice_sink = self._notice_sink(migration)
+        try:
+            self._apply_one(migration, statements)
+        except RunInterrupted as exc:
+            raise self._interrupted(migration, statements, exc) from None
+        finally:
+            self.backend.notice_sink = None
+
+    def _notice_sink(self, migration: SqlMigration) -> NoticeSink:
+        def sink(severity: str, message: str, line: int | None) -> None:
+            from .notices import Notice
+
+            notice = Notice(
+                migration.version, severity, message, display_path(migration.path), line
+            )
+            self.notices.append(notice)
+            if self.notice_callback is not None:
+                self.notice_callback(notice)
+
+        return sink
 
     def _apply_one(self, migration: SqlMigration, statements: list[Statement]) -> None:
         self._progress("apply_start", migration, None)
@@ -607,9 +652,9 @@ class MigrationExecutor:
             prefix = sent.decode("utf-8", "ignore")[: error.position - 1]
             offset = exc.sent_start + len(prefix.encode())
             # A syntax error stops a whole multi-statement query before its first statement
-            # runs: the statement at fault is the one the position points into.
-            while index + 1 < len(statements) and statements[index + 1].start <= offset:
-                index += 1
+            # runs: the statement at fault is the one the position points into, whatever the
+            # count of results said.
+            index = max(bisect_right(statements, offset, key=lambda s: s.start) - 1, 0)
         statement = statements[index]
         statement_line, _ = line_and_column(source, statement.start)
         if offset is not None:
@@ -655,10 +700,24 @@ class MigrationExecutor:
                 "sqlmigrate_repair` (the file runs again from its first statement) or `manage.py "
                 f"sqlmigrate_repair --mark-applied {migration.version}`."
             )
+        detail = f"in statement {index + 1} (line {statement_line}): {text}"
+        if error.span is not None:  # which of several statements sent together is not known
+            start, end, why = error.span
+            first_line, last_line = (
+                line_and_column(source, start)[0],
+                line_and_column(source, end)[0],
+            )
+            where = f"{display_path(migration.path)}:{first_line}"
+            last = bisect_right(statements, end - 1, key=lambda s: s.start)
+            detail = (
+                f"in one of statements {index + 1}-{last} (lines {first_line}-{last_line}), sent "
+                f"together: {why}"
+                if last > index + 1
+                else f"in statement {index + 1} (line {first_line}) or what was sent with it: {why}"
+            )
         return MigrationFailed(
             migration.version,
-            f"{where}: {error.text}\n  in statement {index + 1} (line {statement_line}): "
-            f"{text}\n{outcome}",
+            f"{where}: {error.text}\n  {detail}\n{outcome}",
             database_message=f"{where}: {error.text}",
         )
 
@@ -749,3 +808,81 @@ class MigrationExecutor:
             f"{where}: {what}",
             database_message=f"{where}: {head}; it was rolled back at the end of the file",
         )
+
+    def _interrupted(
+        self, migration: SqlMigration, statements: list[Statement], exc: RunInterrupted
+    ) -> MigrationFailed:
+        """One paragraph for a file whose run was cut short, saying what it left: read back
+        from the history on a new connection when the old one is gone, never written (the
+        migration lock went with the old session)."""
+        try:
+            source = migration.read()
+        except SourceError:  # gone since it ran: the message says less
+            source = b""
+        version, total, index = migration.version, len(statements), exc.index
+        where = display_path(migration.path)
+        running = "after its last statement"
+        if index < total and source:
+            statement = statements[index]
+            line, _ = line_and_column(source, statement.start)
+            where = f"{where}:{line}"
+            text = shorten(source[statement.start : statement.end])
+            running = f"in statement {index + 1} (line {line}): {text}"
+        recorded, unreadable = self._read_back(version, reconnect=exc.lost)
+        if exc.transactional:
+            if unreadable is not None:
+                outcome = (
+                    f"Whether {version} had been committed is not known: the history could not be "
+                    f"read again ({unreadable}). A row for {version} in {self.recorder.table} means "
+                    "it is applied; without one nothing of it stays. Then run sqlmigrate_apply "
+                    "again."
+                )
+            elif recorded:
+                outcome = (
+                    f"{version} had been committed and recorded as applied before that, and stays "
+                    "applied. Run sqlmigrate_apply again for the files after it."
+                )
+            elif recorded is None:
+                outcome = (
+                    f"The database rolled {version} back: nothing of it stays and nothing is "
+                    "recorded. Run sqlmigrate_apply again once the database can be reached."
+                )
+            else:
+                outcome = f"{version} is recorded as failed: see sqlmigrate_status."
+        else:
+            if index >= total:
+                progress = (
+                    f"All {total} statements of {version} had run and stay in the database; its "
+                    "history row could not be marked as successful."
+                )
+            else:
+                ran = (
+                    f"Statements 1-{index} of {total} had run and stay in the database"
+                    if index
+                    else f"None of the {total} statements had finished"
+                )
+                progress = f"{ran}; whether statement {index + 1} took effect is not known."
+            outcome = (
+                f"{progress} The history keeps {version} as interrupted (its row is written "
+                "before such a file starts), so sqlmigrate_apply refuses to continue until you "
+                "have checked the database and run `manage.py sqlmigrate_repair` (the file runs "
+                f"again from its first statement) or `manage.py sqlmigrate_repair --mark-applied "
+                f"{version}`."
+            )
+        return MigrationFailed(
+            version, f"{where}: {exc}\n  {running}\n{outcome}", database_message=f"{where}: {exc}"
+        )
+
+    def _read_back(self, version: str, *, reconnect: bool) -> tuple[bool | None, str | None]:
+        """(whether ``version``'s row says it succeeded, None without one; why it could not
+        be read)."""
+        try:
+            if reconnect:
+                if self.connection.in_atomic_block:  # the caller's transaction went with it
+                    return None, "the connection was lost inside the caller's transaction"
+                self.connection.close()
+                self.connection.ensure_connection()
+            row = self.recorder.checksums().get(version)
+        except DatabaseError as exc:
+            return None, " ".join(str(exc).split())
+        return (None if row is None else row[1]), None

@@ -38,6 +38,7 @@ CODES = {
     "E016": "depends-on lines form a cycle",
     "E017": "file contains a character the database cannot take",
     "E018": "number is applied already under another name",
+    "E019": "statement cannot run in a migration",
     "W001": "gap in migration numbers",
     "W002": "applied migration has no file",
     "W003": "pending migrations",

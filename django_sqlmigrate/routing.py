@@ -16,6 +16,7 @@ from .conf import app_settings
 
 if TYPE_CHECKING:
     from .executor import MigrationExecutor, ProgressCallback
+    from .notices import NoticeCallback
 
 APP_LABEL = "django_sqlmigrate"
 
@@ -33,10 +34,14 @@ def refused_message(alias: str) -> str:
 
 
 def executor_for(
-    alias: str, progress_callback: ProgressCallback | None = None
+    alias: str,
+    progress_callback: ProgressCallback | None = None,
+    notice_callback: NoticeCallback | None = None,
 ) -> MigrationExecutor:
     """An executor for database ``alias``, connected through its migration alias."""
     from .executor import MigrationExecutor
 
     connection = connections[app_settings.migration_alias(alias)]
-    return MigrationExecutor(connection, progress_callback, alias=alias)
+    return MigrationExecutor(
+        connection, progress_callback, alias=alias, notice_callback=notice_callback
+    )

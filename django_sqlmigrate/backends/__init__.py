@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import BaseBackend, DatabaseMessage, StatementFailed
+from .base import BaseBackend, DatabaseMessage, RunInterrupted, StatementFailed
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["BaseBackend", "DatabaseMessage", "StatementFailed", "get_backend"]
+__all__ = ["BaseBackend", "DatabaseMessage", "RunInterrupted", "StatementFailed", "get_backend"]
 
 
 def get_backend(connection: BaseDatabaseWrapper) -> BaseBackend:

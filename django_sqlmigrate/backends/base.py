@@ -27,6 +27,9 @@ class DatabaseMessage(NamedTuple):
     text: str
     position: int | None = None  # 1-based character position in the text that was sent
     line: int | None = None  # 1-based line in the text that was sent, when only that is known
+    # (start, end, why): the byte offsets of statements sent together, one of which failed,
+    # when which one cannot be told (the database and the splitter disagree on where they end).
+    span: tuple[int, int, str] | None = None
 
 
 class StatementFailed(Exception):
@@ -76,6 +79,25 @@ def transaction_effect(words: tuple[str, ...]) -> str | None:
     return kind
 
 
+class RunInterrupted(DatabaseError):
+    """A file's run ended without a statement of it failing: the connection was lost
+    (``lost``: the server terminated it, or the backend closed it after an answer it cannot
+    continue from; the session, its locks and its open transaction are gone with it), or the
+    database answered in a way the file cannot go on from after its COMMIT had been sent.
+    Statement ``index`` (0-based; the number of statements when it was after the last) was
+    running or next."""
+
+    def __init__(self, message: str, index: int, *, transactional: bool, lost: bool) -> None:
+        super().__init__(message)
+        self.index = index
+        self.transactional = transactional
+        self.lost = lost
+
+
+# severity ("NOTICE", "WARNING"...), message, 1-based line in the file (None: none applies)
+NoticeSink = Callable[[str, str, int | None], None]
+
+
 def transaction_control(words: tuple[str, ...]) -> str | None:
     """'start', 'end' or 'abort' for BEGIN/COMMIT/ROLLBACK-like statements."""
     if words[:1] in TRANSACTION_START or words[:2] in TRANSACTION_START:
@@ -91,6 +113,9 @@ def transaction_control(words: tuple[str, ...]) -> str | None:
 class BaseBackend:
     dialect: ClassVar[Dialect]
     vendor: ClassVar[str]
+    # Where the database's notices and warnings for the file being run go; set by the executor
+    # around each file. A backend reports them as they arrive, with the line they belong to.
+    notice_sink: NoticeSink | None = None
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection

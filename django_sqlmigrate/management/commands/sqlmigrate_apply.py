@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -9,6 +9,9 @@ from ...executor import MigrationExecutor
 from ...loader import SqlMigration
 from ...routing import allowed, executor_for, refused_message
 from ..base import SqlMigrateCommand
+
+if TYPE_CHECKING:
+    from ...notices import Notice
 
 
 class Command(SqlMigrateCommand):
@@ -73,7 +76,8 @@ class Command(SqlMigrateCommand):
             and not self.confirm_fake(executor_for(database), target, allow_out_of_order)
         ):
             raise CommandError("Nothing was recorded: --fake was not confirmed.")
-        self.line_open = False
+        self.line_open = False  # "  Applying 001-x..." written, its end not yet
+        self.applying: SqlMigration | None = None
         try:
             result = api.apply(
                 database,
@@ -82,10 +86,10 @@ class Command(SqlMigrateCommand):
                 allow_out_of_order=allow_out_of_order,
                 lock_timeout=lock_timeout,
                 progress_callback=self.progress,
+                notice_callback=self.notice,
             )
         except Exception:  # a file's failure, or the lock or the database failing under it
-            if self.line_open:
-                self.stdout.write(self.style.ERROR(" FAILED"))
+            self.end_line(self.style.ERROR(" FAILED"))
             raise
         if self.verbosity >= 1:
             count = len(result.applied)
@@ -107,11 +111,32 @@ class Command(SqlMigrateCommand):
             self.stdout.write(f"  Applying {migration.version}...", ending="")
             self.stdout.flush()
             self.line_open = True
+            self.applying = migration
         elif event == "apply_success":
-            self.stdout.write(self.style.SUCCESS(f" OK ({duration_ms or 0:.0f} ms)"))
-            self.line_open = False
+            self.end_line(self.style.SUCCESS(f" OK ({duration_ms or 0:.0f} ms)"))
         elif event == "fake_success":
             self.stdout.write(f"  Faking {migration.version}..." + self.style.SUCCESS(" FAKED"))
+
+    def notice(self, notice: Notice) -> None:
+        """A NOTICE or WARNING from the database, shown as it arrives, as psql shows it."""
+        if self.verbosity < 1:
+            return
+        if self.line_open:
+            self.stdout.write("")
+            self.line_open = False
+        style = self.style.WARNING if notice.severity == "WARNING" else str
+        self.stdout.write(style(str(notice)))
+        self.stdout.flush()
+
+    def end_line(self, outcome: str) -> None:
+        """End the "Applying" line, written again when notices came in between."""
+        if self.applying is None or self.verbosity < 1:
+            return
+        if not self.line_open:
+            self.stdout.write(f"  Applying {self.applying.version}...", ending="")
+        self.stdout.write(outcome)
+        self.line_open = False
+        self.applying = None
 
     def show_plan(
         self, executor: MigrationExecutor, target: str | None, allow_out_of_order: bool
