@@ -406,6 +406,23 @@ class MigrationExecutor:
                             version=migration.version,
                         )
                     )
+        else:
+            for statement in statements:
+                reason = self.backend.never_committed(
+                    leading_words(source[statement.start : statement.end], 2)
+                )
+                if reason:
+                    line, _ = line_and_column(source, statement.start)
+                    problems.append(
+                        Problem(
+                            "E019",
+                            f"{reason}.",
+                            hint="Commit what the file does, or take the statement out.",
+                            path=migration.path,
+                            line=line,
+                            version=migration.version,
+                        )
+                    )
         return statements, problems
 
     def plan(

@@ -482,3 +482,24 @@ def test_statements_go_through_djangos_cursor_as_str(
         assert statement in wrapped
         assert statement in logged
     assert scalar("SELECT id FROM seen") == 2
+
+
+@pytest.mark.skipif(
+    vendor() == "mysql", reason="MySQL runs a file with SAVEPOINT statement by statement"
+)
+@pytest.mark.parametrize(
+    "rollback", ["ROLLBACK TO a", "ROLLBACK TRANSACTION TO SAVEPOINT a", "ROLLBACK WORK TO a"]
+)
+def test_rollback_to_a_savepoint_is_part_of_the_file(
+    tmp_path: Path, settings: object, rollback: str
+) -> None:
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    if vendor() == "sqlite" and "WORK" in rollback:
+        rollback = "ROLLBACK TO a"  # SQLite has no WORK
+    (tmp_path / "001-savepoint.sql").write_text(
+        "CREATE TABLE t (id INTEGER);\nSAVEPOINT a;\nINSERT INTO t VALUES (1);\n"
+        f"{rollback};\nINSERT INTO t VALUES (2);\n"
+    )
+    run("sqlmigrate_apply", interactive=False)
+    assert scalar("SELECT SUM(id) FROM t") == 2
+    assert history() == [("001-savepoint", True)]

@@ -181,6 +181,22 @@ def test_other_statements_refused_in_a_transaction(
     assert reason in message
 
 
+def test_prepare_transaction_in_a_no_transaction_file_is_refused(
+    tmp_path: Path, settings: object
+) -> None:
+    """The session is idle again after it, so no open transaction is left to notice: the
+    changes would stay prepared, never committed, and the file be recorded as applied."""
+    (tmp_path / "001-x.sql").write_text(
+        "-- sqlmigrate: no-transaction\nBEGIN;\nCREATE TABLE prepared_only (id int);\n"
+        "PREPARE TRANSACTION 'sqlmigrate_test';\n"
+    )
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    message = fails("sqlmigrate_apply", interactive=False)
+    assert "001-x.sql:4: PREPARE TRANSACTION would leave the file's changes prepared" in message
+    assert history() == []
+    assert scalar("SELECT COUNT(*) FROM pg_prepared_xacts") == 0
+
+
 def test_error_column_counts_characters_not_bytes(tmp_path: Path, settings: object) -> None:
     (tmp_path / "001-x.sql").write_text("-- ünïcödé\nSELECT 'ééé' AS x, nope FROM pg_class;\n")
     settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]

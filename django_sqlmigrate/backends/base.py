@@ -99,13 +99,15 @@ NoticeSink = Callable[[str, str, int | None], None]
 
 
 def transaction_control(words: tuple[str, ...]) -> str | None:
-    """'start', 'end' or 'abort' for BEGIN/COMMIT/ROLLBACK-like statements."""
+    """'start', 'end' or 'abort' for BEGIN/COMMIT/ROLLBACK-like statements (``words``: their
+    first three, from ``leading_words``)."""
     if words[:1] in TRANSACTION_START or words[:2] in TRANSACTION_START:
         # BEGIN ATOMIC / BEGIN NOT ATOMIC are blocks, not transactions.
         return None if words[1:2] in (("ATOMIC",), ("NOT",)) else "start"
     if words[:1] in TRANSACTION_END:
         return "end"
-    if words[:1] in TRANSACTION_ABORT and words[1:2] != ("TO",):
+    if words[:1] in TRANSACTION_ABORT and "TO" not in words[1:3]:
+        # ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] x undoes part of it and keeps it open.
         return "abort"
     return None
 
@@ -144,6 +146,11 @@ class BaseBackend:
         return None
 
     # -- what may run where ----------------------------------------------------------------
+    def never_committed(self, words: tuple[str, ...]) -> str | None:
+        """Why a statement of a no-transaction file would leave its work uncommitted once the
+        session is idle again (where no open transaction is left to notice), if it would."""
+        return None
+
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
         """Why the database would refuse this statement inside a transaction, if it would."""
         return None
@@ -331,7 +338,7 @@ class BaseBackend:
         with self.connection.cursor() as cursor:
             for index, statement in enumerate(statements):
                 sql = source[statement.start : statement.end]
-                if transactional and transaction_control(leading_words(sql, 2)):
+                if transactional and transaction_control(leading_words(sql, 3)):
                     continue
                 try:
                     cursor.execute(self.decode(sql))

@@ -173,6 +173,14 @@ class PostgreSQLBackend(BaseBackend):
         )
 
     # -- what may run -------------------------------------------------------------------------
+    def never_committed(self, words: tuple[str, ...]) -> str | None:
+        if words == ("PREPARE", "TRANSACTION"):
+            return (
+                "PREPARE TRANSACTION would leave the file's changes prepared, not committed, "
+                "holding their locks until someone runs COMMIT PREPARED"
+            )
+        return None
+
     def refused_in_transaction(self, words: tuple[str, ...], sql: bytes) -> str | None:
         # What PostgreSQL 15 refuses in a transaction block (PreventInTransactionBlock), read
         # from the statement's tokens: option lists in parentheses are seen through.
@@ -424,7 +432,7 @@ class PostgreSQLBackend(BaseBackend):
                 self._copy(conn, source, statement, index)
                 continue
             if transactional and transaction_control(
-                leading_words(source[statement.start : statement.end], 2)
+                leading_words(source[statement.start : statement.end], 3)
             ):
                 flush()  # the file's own BEGIN/COMMIT: the migration's transaction covers it
                 continue
