@@ -1,8 +1,9 @@
 """What the database said while a file ran, besides its errors.
 
 PostgreSQL's ``NOTICE`` and ``WARNING`` messages (``RAISE NOTICE`` in a ``DO`` block, "table
-... does not exist, skipping"), which psql prints as they arrive; other vendors' warnings are
-meant to become the same ``Notice``.
+... does not exist, skipping"), which psql prints as they arrive, and MySQL/MariaDB's notes and
+warnings (``SHOW WARNINGS`` after a statement that left some: "Table 't' already exists",
+"Data truncated for column").
 """
 
 from __future__ import annotations

@@ -629,3 +629,54 @@ def test_a_utf8mb4_connection_carries_any_character(tmp_path: Path, settings: ob
     )
     run("sqlmigrate_apply", interactive=False)
     assert _committed("SELECT s FROM t") == "a🚀b"
+
+
+@pytest.mark.parametrize("header", ["", "-- sqlmigrate: no-transaction\n"])
+def test_warnings_are_shown_and_returned_as_notices(
+    tmp_path: Path, settings: object, header: str
+) -> None:
+    import django_sqlmigrate
+    from django_sqlmigrate.notices import Notice
+    from django_sqlmigrate.problems import display_path
+
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    shift = 1 if header else 0
+    _write(
+        tmp_path,
+        {
+            "001-create-t.sql": "CREATE TABLE t (s VARCHAR(3));",
+            # DML only: one transaction (or statement by statement with the header).
+            "002-fill-t.sql": header + "SET SESSION sql_mode = '';\n"
+            "INSERT INTO t VALUES ('abc');\nINSERT INTO t VALUES ('abcdef');\n",
+        },
+    )
+    result = django_sqlmigrate.apply()
+    path = display_path(tmp_path / "002-fill-t.sql")
+    assert result.notices == (
+        Notice(
+            "002-fill-t",
+            "WARNING",
+            "(1265) Data truncated for column 's' at row 1",
+            path,
+            3 + shift,
+        ),
+    )
+    assert _committed("SELECT COUNT(*) FROM t") == 2  # MariaDB kept 'abc' for both: it said so
+
+
+def test_warnings_are_printed_as_they_come(tmp_path: Path, settings: object) -> None:
+    from django_sqlmigrate.problems import display_path
+
+    settings.SQLMIGRATE_DIRS = [tmp_path]  # type: ignore[attr-defined]
+    _write(
+        tmp_path,
+        {
+            "001-create-t.sql": "CREATE TABLE t (id INT);\nCREATE TABLE IF NOT EXISTS t (id INT);",
+        },
+    )
+    out, _ = run("sqlmigrate_apply", interactive=False)
+    path = display_path(tmp_path / "001-create-t.sql")
+    assert out.splitlines()[:2] == [
+        "  Applying 001-create-t...",
+        f"{path}:2: NOTE:  (1050) Table 't' already exists",
+    ]

@@ -335,7 +335,9 @@ class BaseBackend:
     ) -> None:
         from ..splitter import leading_words
 
+        sink = self.notice_sink
         with self.connection.cursor() as cursor:
+            counted = self.warning_counter(cursor) if sink is not None else None
             for index, statement in enumerate(statements):
                 sql = source[statement.start : statement.end]
                 if transactional and transaction_control(leading_words(sql, 3)):
@@ -344,6 +346,20 @@ class BaseBackend:
                     cursor.execute(self.decode(sql))
                 except DatabaseError as exc:
                     raise StatementFailed(index, statement.start, self.message(exc)) from exc
+                if counted is not None and counted.warning_count:
+                    assert sink is not None
+                    line = source.count(b"\n", 0, statement.start) + 1
+                    for severity, text in self.warnings(cursor):
+                        sink(severity, text, line)
+
+    def warning_counter(self, cursor: Any) -> Any:
+        """The driver's cursor, if its ``warning_count`` says after each statement whether it
+        left warnings (one attribute read a statement); None when the vendor has none."""
+        return None
+
+    def warnings(self, cursor: Any) -> list[tuple[str, str]]:
+        """``(severity, text)`` of each warning the statement just run left."""
+        return []
 
     def execute_recorded(
         self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]

@@ -353,6 +353,16 @@ class MySQLBackend(BaseBackend):
             cursor.execute(query, params or None)
             return tuple(cursor.fetchone())
 
+    # -- warnings: what psql shows as notices ---------------------------------------------
+    # "Note (1050) Table 't' already exists" for CREATE TABLE IF NOT EXISTS, and, without a
+    # strict sql_mode, "Warning (1265) Data truncated": what a file did that it did not say.
+    def warning_counter(self, cursor: Any) -> Any:
+        return cursor.cursor.cursor  # Django's wrappers, then MySQLdb's (it reads the count)
+
+    def warnings(self, cursor: Any) -> list[tuple[str, str]]:
+        cursor.execute("SHOW WARNINGS")
+        return [(str(level).upper(), f"({code}) {text}") for level, code, text in cursor]
+
     def unencodable(self, source: bytes) -> tuple[int, str] | None:
         # Django's default connection character set is "utf8", three bytes a character on
         # MariaDB and MySQL: a character outside the Basic Multilingual Plane (an emoji) fails
