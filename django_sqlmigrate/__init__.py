@@ -1,7 +1,7 @@
 """Apply numbered raw SQL migration files alongside Django's migrations.
 
-``apply``, ``status`` and ``validate`` (see ``django_sqlmigrate.api``) are imported on first
-use, so importing this package does not import Django's models before the app registry is
+``apply``, ``plan``, ``status`` and ``validate`` (see ``django_sqlmigrate.api``) are imported on
+first use, so importing this package does not import Django's models before the app registry is
 ready.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import ApplyResult, Notice, Status, apply, status, validate
+    from .api import ApplyResult, Notice, Plan, Status, apply, plan, status, validate
 
-__all__ = ["ApplyResult", "Notice", "Status", "apply", "status", "validate"]
+__all__ = ["ApplyResult", "Notice", "Plan", "Status", "apply", "plan", "status", "validate"]
 
 
 def __getattr__(name: str) -> Any:

@@ -40,8 +40,8 @@ from .admin_views import (
     pending_page,
     unavailable_page,
 )
-from .executor import OK
 from .models import SchemaMigration
+from .planner import OK
 
 # -- Ordering by version number, in the database -------------------------------------------
 # A version is ``NNN-description`` or, namespaced, ``app_label:NNN-description``. The sort key

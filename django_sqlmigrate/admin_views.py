@@ -1,7 +1,7 @@
 """The read side of the admin: one database's history next to its files, and the extra pages.
 
-A page reads the history once (``MigrationExecutor.status()``: one query for every row, one scan
-of the migration folders) and derives everything it shows from that snapshot: the state badge of
+A page reads the history once (``MigrationPlanner.status()``, from ``routing.planner_for`` like
+every command: one query for every row, one scan of the migration folders) and derives everything it shows from that snapshot: the state badge of
 each row, the warning banner, the state filter and the pending files. Nothing here writes.
 """
 
@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,13 +24,13 @@ from django.utils.safestring import SafeString
 
 from .backends import get_backend
 from .conf import app_settings
-from .executor import FAILED, MISSING, MODIFIED, OK, AppliedState, MigrationExecutor, Status
 from .loader import SourceError, SqlMigration, checksum, read_source
 from .models import SchemaMigration
 from .oserrors import describe as describe_os_error
+from .planner import FAILED, MISSING, MODIFIED, OK, AppliedState, Status
 from .problems import Problem
-from .recorder import MigrationRecorder
 from .redact import redact, redactor
+from .routing import allowed, planner_for
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -55,9 +55,7 @@ _SHOWN_AS_STATE = {"E009", "E011", "W002"}
 
 def served_aliases() -> list[str]:
     """The aliases the database routers let this app migrate, as the commands decide."""
-    app_label = SchemaMigration._meta.app_label
-    served = [alias for alias in connections if router.allow_migrate(alias, app_label)]
-    return served or [DEFAULT_DB_ALIAS]
+    return [alias for alias in connections if allowed(alias)] or [DEFAULT_DB_ALIAS]
 
 
 def requested_alias(request: HttpRequest) -> str:
@@ -82,9 +80,9 @@ class History:
 
     @classmethod
     def read(cls, alias: str) -> History:
-        executor = MigrationExecutor(connections[alias])
-        has_table = executor.recorder.has_table()
-        return cls(alias, has_table, executor.status(), app_settings.dirs_for(alias))
+        planner = planner_for(alias)
+        has_table = planner.recorder.has_table()
+        return cls(alias, has_table, planner.status(), app_settings.dirs_for(alias))
 
     @cached_property
     def by_version(self) -> dict[str, AppliedState]:
@@ -99,7 +97,7 @@ class History:
         return self.status.database
 
     @property
-    def pending(self) -> list[SqlMigration]:
+    def pending(self) -> tuple[SqlMigration, ...]:
         return self.status.pending
 
     @property
@@ -137,7 +135,7 @@ def _aliases_with_history(current: str, current_has_table: bool) -> list[str]:
             has_table = current_has_table
         else:
             try:
-                has_table = MigrationRecorder(connections[alias]).has_table()
+                has_table = planner_for(alias).recorder.has_table()
             except DatabaseError:  # a database that is down only drops out of the selector
                 has_table = False
         if has_table:

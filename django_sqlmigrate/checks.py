@@ -19,7 +19,7 @@ from django.db import connections
 from .conf import app_settings
 from .namespaces import load_all
 from .problems import Problem
-from .routing import allowed, executor_for
+from .routing import allowed, planner_for
 
 # Problems found from the history table; the rest come from the files alone.
 HISTORY_CODES = frozenset({"E009", "E010", "E011", "E018", "W002"})
@@ -66,7 +66,7 @@ def check_migration_history(
     for alias in databases or ():
         if not allowed(alias):
             continue
-        status = executor_for(alias).status()  # imports the models: only when a database is asked
+        status = planner_for(alias).status()  # imports the models: only when a database is asked
         messages += [
             as_check_message(problem, alias)
             for problem in status.problems

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from .frozen import builder
 from .problems import Problem
 
 FILE_NAME_PATTERN = "NNN-kebab-description.sql"
@@ -263,11 +264,13 @@ def parse_header(source: bytes, path: str | Path) -> Header:
     return Header(frozenset(flags), tuple(depends_on), tuple(problems))
 
 
-class SqlMigration(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SqlMigration:
     """One migration file, as found on disk.
 
-    A named tuple, and the path a string: status loads thousands of these, and a frozen
-    dataclass or a ``Path`` each costs more to build than reading a small file.
+    The path is kept as a string (``path`` builds the ``Path``): status loads thousands of
+    these, and a ``Path`` each costs more than reading a small file. The loader builds them
+    with ``frozen.builder``, at a named tuple's cost.
     """
 
     version: str
@@ -303,6 +306,9 @@ class SqlMigration(NamedTuple):
                 "changed on disk while migrations were running. Run the command again."
             )
         return source
+
+
+_sql_migration = builder(SqlMigration)
 
 
 @dataclass
@@ -467,7 +473,7 @@ class MigrationLoader:
             problems.extend(header.problems)
             if any(problem.is_error for problem in header.problems):
                 return None
-        return SqlMigration(
+        return _sql_migration(
             version,
             int(match["number"]),
             file,

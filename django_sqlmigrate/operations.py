@@ -51,17 +51,18 @@ class ApplySQLMigrations(Operation):
         connection = schema_editor.connection
         if not allowed(connection.alias):
             return
+        # migrate's own connection and transaction (not SQLMIGRATE_MIGRATION_DATABASES').
         executor = MigrationExecutor(connection)
         where = f"SQL migrations up to {self.up_to} (run by a migration of {app_label!r})"
         try:
             if connection.in_atomic_block:
                 self._refuse_no_transaction(executor, app_label)
-            executor.apply(self.up_to)
+            executor.apply(target=self.up_to)
         except SqlMigrateError as exc:
             raise CommandError(f"{where}: {exc}") from None
 
     def _refuse_no_transaction(self, executor: MigrationExecutor, app_label: str) -> None:
-        for migration in executor.plan(self.up_to).migrations:
+        for migration in executor.plan(target=self.up_to).migrations:
             if not migration.transactional:
                 raise SqlMigrateError(
                     f"{migration.version} is a no-transaction file, but the migration of "

@@ -6,8 +6,8 @@ wherever it is reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 
 def display_path(path: Path) -> str:
@@ -45,8 +45,9 @@ CODES = {
 }
 
 
-class Problem(NamedTuple):
-    """A finding (a named tuple: the system checks build these on every command)."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A finding: what is wrong (or worth a warning), where, and what to do."""
 
     code: str
     message: str

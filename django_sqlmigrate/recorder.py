@@ -1,17 +1,21 @@
-"""Read and write the history table.
+"""Read and write the history table: the only module that knows its name, shape and SQL.
 
 Rows are written with one plain ``INSERT``/``UPDATE`` on the connection that runs the migration,
-so a transactional migration's row commits or rolls back with its SQL. Reads go through the
-ORM, which converts ``applied_at`` the same way on every backend (PostgreSQL reads them
-faster, with the same result: ``PostgreSQLBackend.fetch_as_orm``).
+so a transactional migration's row commits or rolls back with its SQL. Where a backend sends a
+file, its history row and ``COMMIT`` together (PostgreSQL), the recorder writes that row's
+``INSERT`` as text for it (``insert_sql``); the backend only sends it. Reads go through the ORM,
+which converts ``applied_at`` the same way on every backend (PostgreSQL reads them faster, with
+the same result: ``PostgreSQLBackend.fetch_as_orm``). The migration lock is named after the
+table (``lock_name``), so two histories in one database never wait for each other.
 """
 
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -20,12 +24,17 @@ from django.utils import timezone
 from .backends import get_backend
 from .conf import app_settings
 from .exceptions import SqlMigrateError
+from .frozen import builder
 from .loader import SqlMigration
 from .models import SchemaMigration
 
+if TYPE_CHECKING:
+    from .backends import BaseBackend
 
-class AppliedMigration(NamedTuple):
-    """One history row (a tuple: status builds thousands of them)."""
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """One history row."""
 
     version: str
     name: str
@@ -39,7 +48,8 @@ class AppliedMigration(NamedTuple):
     error: str
 
 
-FIELDS = list(AppliedMigration._fields)
+FIELDS = [field.name for field in fields(AppliedMigration)]
+_applied_migration = builder(AppliedMigration)  # status builds thousands of them
 
 # One row when the history table exists. Listing every table (Django's introspection) costs
 # milliseconds in a schema of a few hundred tables, on every status and every deploy.
@@ -66,14 +76,20 @@ def who() -> str:
 
 
 class MigrationRecorder:
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper, backend: BaseBackend | None = None) -> None:
         self.connection = connection
+        self.backend = backend or get_backend(connection)
         self._has_table = False
 
     @property
     def table(self) -> str:
         """``SQLMIGRATE_TABLE``, checked (the model's ``db_table`` follows it)."""
         return app_settings.TABLE
+
+    @property
+    def lock_name(self) -> str:
+        """What the migration lock of this history is called (a backend makes its key of it)."""
+        return f"django_sqlmigrate:{self.table}"
 
     def has_table(self) -> bool:
         if not self._has_table:
@@ -101,7 +117,7 @@ class MigrationRecorder:
         except DatabaseError as exc:
             raise SqlMigrateError(
                 f"Could not create the history table {self.table!r} on database "
-                f"{self.connection.alias!r}: {get_backend(self.connection).message(exc).text}"
+                f"{self.connection.alias!r}: {self.backend.message(exc).text}"
             ) from None
         self._has_table = True
 
@@ -110,7 +126,7 @@ class MigrationRecorder:
         if not self.has_table():
             return {}
         quote = self.connection.ops.quote_name
-        rows = get_backend(self.connection).fetch_as_orm(
+        rows = self.backend.fetch_as_orm(
             f"SELECT {', '.join(map(quote, FIELDS))} FROM {quote(self.table)} ORDER BY {quote('id')}"
         )
         if rows is None:
@@ -119,8 +135,8 @@ class MigrationRecorder:
                 .order_by("id")
                 .values_list(*FIELDS)
             )
-        make = AppliedMigration._make
-        return {row[0]: make(row) for row in rows}
+        make = _applied_migration
+        return {row[0]: make(*row) for row in rows}
 
     def checksums(self) -> dict[str, tuple[str, bool]]:
         """``{version: (checksum, success)}``: all a deploy with nothing to do needs to know.
@@ -188,6 +204,24 @@ class MigrationRecorder:
                 f"VALUES ({', '.join(['%s'] * len(row))})",
                 list(row.values()),
             )
+
+    def insert_sql(self, row: dict[str, Any]) -> bytes:
+        """The ``INSERT`` of ``row`` (from ``row()``) as SQL text, its values written inline,
+        stamped and timed by the server's clock: for a backend that sends it in one query with
+        the file and ``COMMIT`` (``BaseBackend.execute_recorded``)."""
+        literal = self.backend.literal
+        now, elapsed = self.backend.server_clock
+        values = {
+            **{column: literal(value) for column, value in row.items()},
+            "applied_at": now,
+            "execution_time_ms": elapsed,
+        }
+        quote = self.connection.ops.quote_name
+        return b"INSERT INTO %s (%s) VALUES (%s)" % (
+            quote(self.table).encode(),
+            ", ".join(map(quote, values)).encode(),
+            b", ".join(values.values()),
+        )
 
     def update(
         self,

@@ -1,4 +1,7 @@
-"""Which databases get SQL migrations, and which connection runs them.
+"""Which databases get SQL migrations, and which connection runs them: the one way in.
+
+Every command, the API, the system checks, runserver and the admin get their planner or
+executor here, so the routers and ``SQLMIGRATE_MIGRATION_DATABASES`` are honoured alike.
 
 Database routers decide, as they do for Django's migrations: ``allow_migrate(db,
 "django_sqlmigrate")``. ``SQLMIGRATE_MIGRATION_DATABASES`` may name a second alias that
@@ -17,6 +20,7 @@ from .conf import app_settings
 if TYPE_CHECKING:
     from .executor import MigrationExecutor, ProgressCallback
     from .notices import NoticeCallback
+    from .planner import MigrationPlanner
 
 APP_LABEL = "django_sqlmigrate"
 
@@ -33,15 +37,24 @@ def refused_message(alias: str) -> str:
     )
 
 
+def planner_for(alias: str) -> MigrationPlanner:
+    """A planner for database ``alias``, connected through its migration alias."""
+    from .planner import MigrationPlanner
+
+    return MigrationPlanner(connections[app_settings.migration_alias(alias)], alias=alias)
+
+
 def executor_for(
     alias: str,
+    *,
     progress_callback: ProgressCallback | None = None,
     notice_callback: NoticeCallback | None = None,
 ) -> MigrationExecutor:
     """An executor for database ``alias``, connected through its migration alias."""
     from .executor import MigrationExecutor
 
-    connection = connections[app_settings.migration_alias(alias)]
     return MigrationExecutor(
-        connection, progress_callback, alias=alias, notice_callback=notice_callback
+        planner=planner_for(alias),
+        progress_callback=progress_callback,
+        notice_callback=notice_callback,
     )

@@ -538,7 +538,7 @@ def test_copy_from_stdin_met_with_the_commit_leaves_nothing(tmp_path: Path) -> N
     )
     row = runner.recorder.row(migration, statements_applied=3, statements_total=3)
     with deadline(30), pytest.raises(StatementFailed) as excinfo:
-        backend().execute_recorded(source, statements, row)
+        backend().execute_recorded(source, statements, runner.recorder.insert_sql(row))
     assert excinfo.value.index == 1
     assert history() == []
     assert scalar("SELECT to_regclass('copied_none') IS NULL") is True
@@ -582,7 +582,7 @@ def test_copy_to_stdout_sent_with_the_commit_is_reported_as_committed(tmp_path: 
     )
     row = runner.recorder.row(migration, statements_applied=2, statements_total=2)
     with deadline(30), pytest.raises(RunInterrupted) as excinfo:
-        backend().execute_recorded(source, statements, row)
+        backend().execute_recorded(source, statements, runner.recorder.insert_sql(row))
     assert excinfo.value.index == 1
     assert excinfo.value.lost is False
     assert history() == [("001-commit", True)]
@@ -1133,7 +1133,7 @@ def test_connection_lost_after_the_commit_says_it_is_applied(tmp_path: Path) -> 
     source = migration.read()
     statements = list(split(source, "postgresql"))
     row = runner.recorder.row(migration, statements_applied=1, statements_total=1)
-    assert backend().execute_recorded(source, statements, row)
+    assert backend().execute_recorded(source, statements, runner.recorder.insert_sql(row))
     lost = RunInterrupted(
         "the connection to the database was lost: gone", 1, transactional=True, lost=True
     )

@@ -11,6 +11,7 @@ import pytest
 from django.db import connections
 
 from django_sqlmigrate.backends import get_backend
+from django_sqlmigrate.recorder import MigrationRecorder
 
 from .conftest import REPO_ROOT
 from .helpers import history, vendor
@@ -69,7 +70,7 @@ def test_lock_timeout_names_the_holder(
     (tmp_path / "001-a.sql").write_text("CREATE TABLE locked_out (id INTEGER);")
     settings.SQLMIGRATE_DIRS = [str(tmp_path)]  # type: ignore[attr-defined]
     connection = connections["default"]
-    with get_backend(connection).lock(1):
+    with get_backend(connection).lock(1, MigrationRecorder(connection).lock_name):
         process = start(subprocess_env(), "--lock-timeout", "0.5")
         code = process.wait(timeout=60)
         _, err = process.communicate()

@@ -124,7 +124,9 @@ class BaseBackend:
 
     # -- locking ---------------------------------------------------------------------------
     @contextmanager
-    def lock(self, timeout: float) -> Iterator[None]:
+    def lock(self, timeout: float, name: str) -> Iterator[None]:
+        """Hold the migration lock called ``name`` (the recorder's ``lock_name``) while the
+        block runs, waiting at most ``timeout`` seconds for it (LockTimeout)."""
         raise NotImplementedError
 
     def release(self, sql: str, params: list[str] | None = None) -> None:
@@ -361,12 +363,23 @@ class BaseBackend:
         """``(severity, text)`` of each warning the statement just run left."""
         return []
 
+    # -- a file sent with its history row (records_with_file) ------------------------------
+    # True where execute_recorded() sends a transactional file, the INSERT of its history row
+    # and COMMIT together; the row is then stamped with the server's clock (server_clock: SQL
+    # for "now" and "milliseconds since the file's BEGIN") and its values written as literals.
+    records_with_file: ClassVar[bool] = False
+    server_clock: ClassVar[tuple[bytes, bytes]] = (b"CURRENT_TIMESTAMP", b"NULL")
+
+    def literal(self, value: object) -> bytes:
+        """``value`` as an SQL literal, for a statement sent as text."""
+        raise NotImplementedError
+
     def execute_recorded(
-        self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]
+        self, source: bytes, statements: Sequence[Statement], record: bytes
     ) -> bool:
-        """Run a transactional file with its history ``row`` in one transaction of its own,
-        committed; False, having done nothing, when the vendor leaves that to the executor's
-        ``transaction.atomic`` (``row`` lacks ``applied_at`` and ``execution_time_ms``)."""
+        """Run a transactional file, then ``record`` (the recorder's INSERT of its history row),
+        in one transaction of its own, committed; False, having done nothing, when a caller's
+        transaction is open (it decides when to commit: the executor's atomic path runs)."""
         return False
 
     def decode(self, sql: bytes) -> str:

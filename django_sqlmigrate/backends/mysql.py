@@ -174,7 +174,10 @@ class MySQLBackend(BaseBackend):
         return name
 
     @contextmanager
-    def lock(self, timeout: float) -> Iterator[None]:
+    def lock(self, timeout: float, name: str) -> Iterator[None]:
+        # GET_LOCK is server-wide: the lock is named after the database instead (the name
+        # every earlier version used, so that deploys of different versions still exclude
+        # each other).
         name = self.lock_name()
         with self.connection.cursor() as cursor:
             cursor.execute("SELECT GET_LOCK(%s, %s)", [name, timeout])

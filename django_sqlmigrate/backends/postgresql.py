@@ -87,6 +87,13 @@ class _Batch:
 class PostgreSQLBackend(BaseBackend):
     dialect: ClassVar[Dialect] = "postgresql"
     vendor = "postgresql"
+    records_with_file = True
+    # The row's time is when it is written; the file's is since its BEGIN (transaction start).
+    server_clock = (
+        b"pg_catalog.clock_timestamp()",
+        b"(extract(epoch FROM pg_catalog.clock_timestamp() - "
+        b"pg_catalog.transaction_timestamp()) * 1000)::bigint",
+    )
     _restore: list[Tail] | None = None
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
@@ -121,18 +128,18 @@ class PostgreSQLBackend(BaseBackend):
             return rows
 
     # -- locking ---------------------------------------------------------------------------
-    def lock_key(self) -> int:
-        from ..models import SchemaMigration
-
-        digest = hashlib.sha256(f"django_sqlmigrate:{SchemaMigration._meta.db_table}".encode())
+    @staticmethod
+    def lock_key(name: str) -> int:
+        """The advisory lock's 64-bit key for the lock called ``name``."""
+        digest = hashlib.sha256(name.encode())
         return int.from_bytes(digest.digest()[:8], "big", signed=True)
 
     @contextmanager
-    def lock(self, timeout: float) -> Iterator[None]:
+    def lock(self, timeout: float, name: str) -> Iterator[None]:
         # pg_advisory_lock() would block inside the lock manager, where it deadlocks against a
         # concurrent CREATE INDEX CONCURRENTLY (which waits for every open transaction and
         # session). Polling pg_try_advisory_lock() keeps this session idle between tries.
-        key = self.lock_key()
+        key = self.lock_key(name)
         with self.connection.cursor() as cursor:
 
             def attempt() -> bool:
@@ -275,7 +282,7 @@ class PostgreSQLBackend(BaseBackend):
         return False
 
     def execute_recorded(
-        self, source: bytes, statements: Sequence[Statement], row: dict[str, Any]
+        self, source: bytes, statements: Sequence[Statement], record: bytes
     ) -> bool:
         # As psql -1 would, but in one query for a small file: BEGIN, the statements, the
         # session restore, the history INSERT and COMMIT. The server times the file
@@ -294,7 +301,7 @@ class PostgreSQLBackend(BaseBackend):
         ):
             return False
         with self.connection.wrap_database_errors, self._reporting():
-            tail = [*self._restore_statements(), (self._insert(pgconn, row), RECORD), COMMIT]
+            tail = [*self._restore_statements(), (record, RECORD), COMMIT]
             try:
                 self._execute(source, statements, transactional=True, tail=tail, tail_alone=True)
                 if pgconn.transaction_status != pq.TransactionStatus.IDLE:
@@ -312,27 +319,11 @@ class PostgreSQLBackend(BaseBackend):
                     self._rollback(pgconn)
         return True
 
-    def _insert(self, pgconn: PGconn, row: dict[str, Any]) -> bytes:
+    def literal(self, value: object) -> bytes:
         from psycopg import pq
 
-        from ..models import SchemaMigration
-
-        quote = pq.Escaping(pgconn).escape_literal
-        values = {
-            **{column: _literal(quote, value) for column, value in row.items()},
-            "applied_at": b"pg_catalog.clock_timestamp()",
-            "execution_time_ms": (
-                b"(extract(epoch FROM pg_catalog.clock_timestamp() - "
-                b"pg_catalog.transaction_timestamp()) * 1000)::bigint"
-            ),
-        }
-        table = self.connection.ops.quote_name(SchemaMigration._meta.db_table)
-        columns = ", ".join(map(self.connection.ops.quote_name, values))
-        return b"INSERT INTO %s (%s) VALUES (%s)" % (
-            table.encode(),
-            columns.encode(),
-            b", ".join(values.values()),
-        )
+        self.connection.ensure_connection()
+        return _literal(pq.Escaping(self.connection.connection.pgconn).escape_literal, value)
 
     def _rollback(self, pgconn: PGconn) -> None:
         try:

@@ -138,7 +138,8 @@ class SQLiteBackend(BaseBackend):
         return None if path is None else Path(f"{path}.sqlmigrate.lock")
 
     @contextmanager
-    def lock(self, timeout: float) -> Iterator[None]:
+    def lock(self, timeout: float, name: str) -> Iterator[None]:
+        # A file beside the database holds the lock: one per database file, whatever its name.
         path = self.lock_path()
         if path is None:  # an in-memory database belongs to this process alone
             yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,7 +68,7 @@ class SqlMigrateCommand(BaseCommand):
         message = " ".join(redact(text).split()) or type(exc).__name__
         return redact(f"Database {alias!r} ({where}) failed: {message}")
 
-    def write_problems(self, problems: list[Problem]) -> None:
+    def write_problems(self, problems: Sequence[Problem]) -> None:
         for problem in problems:
             style = self.style.ERROR if problem.is_error else self.style.WARNING
             label = "error" if problem.is_error else "warning"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
-from ...routing import allowed, executor_for
+from ...routing import allowed, planner_for
 from ..chain import next_command
 
 
@@ -22,7 +22,7 @@ class Command(next_command("runserver")):  # type: ignore[misc]
         if not allowed(DEFAULT_DB_ALIAS):
             return
         try:
-            pending = executor_for(DEFAULT_DB_ALIAS).status().pending
+            pending = planner_for(DEFAULT_DB_ALIAS).status().pending
         except ImproperlyConfigured:
             return  # no database configured, or no SQL migration folder to read
         if pending:

@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import CommandError, CommandParser
 
 from ... import api
-from ...executor import MigrationExecutor
 from ...loader import SqlMigration
-from ...routing import allowed, executor_for, refused_message
+from ...planner import MigrationPlanner
+from ...routing import allowed, planner_for, refused_message
 from ..base import SqlMigrateCommand
 
 if TYPE_CHECKING:
@@ -68,12 +68,12 @@ class Command(SqlMigrateCommand):
                 self.stdout.write(f"  {refused_message(database)} No SQL migrations to apply.")
             return
         if plan:
-            self.show_plan(executor_for(database), target, allow_out_of_order)
+            self.show_plan(planner_for(database), target, allow_out_of_order)
             return
         if (
             fake
             and interactive
-            and not self.confirm_fake(executor_for(database), target, allow_out_of_order)
+            and not self.confirm_fake(planner_for(database), target, allow_out_of_order)
         ):
             raise CommandError("Nothing was recorded: --fake was not confirmed.")
         self.line_open = False  # "  Applying 001-x..." written, its end not yet
@@ -81,7 +81,7 @@ class Command(SqlMigrateCommand):
         try:
             result = api.apply(
                 database,
-                target,
+                target=target,
                 fake=fake,
                 allow_out_of_order=allow_out_of_order,
                 lock_timeout=lock_timeout,
@@ -139,9 +139,9 @@ class Command(SqlMigrateCommand):
         self.applying = None
 
     def show_plan(
-        self, executor: MigrationExecutor, target: str | None, allow_out_of_order: bool
+        self, planner: MigrationPlanner, target: str | None, allow_out_of_order: bool
     ) -> None:
-        planned = executor.plan(target, allow_out_of_order)
+        planned = planner.plan(target=target, allow_out_of_order=allow_out_of_order)
         self.write_problems(planned.warnings)
         if not planned.migrations:
             self.stdout.write("  No SQL migrations to apply.")
@@ -154,9 +154,9 @@ class Command(SqlMigrateCommand):
             self.stdout.write(f"  {migration.version}{suffix}")
 
     def confirm_fake(
-        self, executor: MigrationExecutor, target: str | None, allow_out_of_order: bool
+        self, planner: MigrationPlanner, target: str | None, allow_out_of_order: bool
     ) -> bool:
-        planned = executor.plan(target, allow_out_of_order)
+        planned = planner.plan(target=target, allow_out_of_order=allow_out_of_order)
         if not planned.migrations:
             return True
         self.stdout.write("These migrations will be recorded as applied without running:")

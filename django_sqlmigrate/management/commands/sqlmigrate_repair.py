@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from ...conf import app_settings
-from ...executor import FAILED, MODIFIED, Status
 from ...loader import version_number
+from ...planner import FAILED, MODIFIED, Status
 from ...recorder import MigrationRecorder
-from ...routing import executor_for
+from ...routing import planner_for
 from ..base import SqlMigrateCommand
 
 
@@ -51,12 +51,12 @@ class Command(SqlMigrateCommand):
         lock_timeout: float | None,
         **options: Any,
     ) -> None:
-        executor = executor_for(database)
-        recorder = executor.recorder
+        planner = planner_for(database)
+        recorder = planner.recorder
         if lock_timeout is None:
             lock_timeout = app_settings.LOCK_TIMEOUT
-        with executor.backend.lock(lock_timeout):
-            status = executor.status()
+        with planner.backend.lock(lock_timeout, recorder.lock_name):
+            status = planner.status()
             failed = [entry for entry in status.applied if entry.state == FAILED]
             changed = []
             if mark_applied is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from ... import api
-from ...executor import FAILED, MISSING, MODIFIED, OK, Status
+from ...planner import FAILED, MISSING, MODIFIED, OK, Status
 from ...routing import refused_message
 from ..base import SqlMigrateCommand
 
@@ -86,7 +86,8 @@ class Command(SqlMigrateCommand):
             for state in (OK, MODIFIED, MISSING, FAILED)
         }
         lines = []  # one write for thousands of rows
-        for row, state, _ in status.applied:
+        for entry in status.applied:
+            row, state = entry.row, entry.state
             duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
             applied_at = row.applied_at.isoformat(" ", "seconds")[:19]  # strftime is slower
             lines.append(f"  [{labels[state]}] {row.version:<{width}}  {applied_at}  {duration:>9}")

@@ -5,8 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from ... import api
-from ...routing import executor_for
+from ...routing import planner_for
 from ..base import SqlMigrateCommand
 
 
@@ -24,15 +23,15 @@ class Command(SqlMigrateCommand):
         )
 
     def handle(self, *args: Any, database: str, as_json: bool, **options: Any) -> None:
-        executor = executor_for(database)
-        problems = api.validate_with(executor)
+        planner = planner_for(database)
+        problems = planner.assess(gaps=True).problems  # api.validate(), keeping the planner
         errors = [problem for problem in problems if problem.is_error]
-        checked = len(executor.load().migrations)
+        checked = len(planner.load().migrations)
         if as_json:
             self.stdout.write(
                 json.dumps(
                     {
-                        "database": executor.backend.describe(),
+                        "database": planner.backend.describe(),
                         "files": checked,
                         "valid": not errors,
                         "problems": [problem.as_dict() for problem in problems],
