@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notice:
     """One message from the database, raised by a statement of a migration file."""
 

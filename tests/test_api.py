@@ -113,6 +113,7 @@ def test_arguments_after_the_database_are_keyword_only() -> None:
     "cls",
     [
         django_sqlmigrate.ApplyResult,
+        django_sqlmigrate.Notice,
         django_sqlmigrate.Status,
         django_sqlmigrate.Plan,
         AppliedState,
