@@ -9,11 +9,11 @@ result is a frozen dataclass, so both can grow without breaking a caller.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import DEFAULT_DB_ALIAS
 
+from .frozen import Frozen, frozen_dataclass
 from .loader import SqlMigration
 from .planner import Plan, Status
 from .problems import Problem
@@ -35,8 +35,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class ApplyResult:
+@frozen_dataclass
+class ApplyResult(Frozen):
     """What one ``apply`` call did."""
 
     database: str

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .frozen import builder
+from .frozen import Frozen, builder, frozen_dataclass
 from .problems import Problem
 
 FILE_NAME_PATTERN = "NNN-kebab-description.sql"
@@ -264,8 +264,8 @@ def parse_header(source: bytes, path: str | Path) -> Header:
     return Header(frozenset(flags), tuple(depends_on), tuple(problems))
 
 
-@dataclass(frozen=True, slots=True)
-class SqlMigration:
+@frozen_dataclass
+class SqlMigration(Frozen):
     """One migration file, as found on disk.
 
     The path is kept as a string (``path`` builds the ``Path``): status loads thousands of

@@ -9,11 +9,12 @@ warnings (``SHOW WARNINGS`` after a statement that left some: "Table 't' already
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from .frozen import Frozen, frozen_dataclass
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+@frozen_dataclass
+class Notice(Frozen):
     """One message from the database, raised by a statement of a migration file."""
 
     version: str

@@ -15,7 +15,7 @@ import gc
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from .backends.base import transaction_control
 from .conf import app_settings
 from .dependencies import unmet_dependencies
 from .exceptions import InvalidMigrations, UnknownTarget
-from .frozen import builder
+from .frozen import Frozen, builder, frozen_dataclass
 from .loader import (
     LoadResult,
     MigrationLoader,
@@ -69,8 +69,8 @@ def without_gc() -> Iterator[None]:
         gc.enable()
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedState:
+@frozen_dataclass
+class AppliedState(Frozen):
     """A history row next to the file it came from (``migration`` is None when it is gone)."""
 
     row: AppliedMigration
@@ -78,11 +78,8 @@ class AppliedState:
     migration: SqlMigration | None
 
 
-_applied_state = builder(AppliedState)
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
+@frozen_dataclass
+class Status(Frozen):
     """What ``sqlmigrate_status`` shows for one database."""
 
     database: dict[str, str]
@@ -96,8 +93,8 @@ class Status:
         return [problem for problem in self.problems if problem.is_error]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+@frozen_dataclass
+class Plan(Frozen):
     """What ``apply`` would run, in order, and everything found on the way.
 
     ``statements`` holds each planned file's statements, already split (the executor runs
@@ -188,7 +185,7 @@ class MigrationPlanner:
         # Rows whose file is gone, by (namespace, number): a pending file with that number is
         # the same migration renamed, or a new one reusing the number; either way not to run.
         gone: dict[tuple[str | None, int], AppliedMigration] = {}
-        make = _applied_state
+        make = builder(AppliedState)
         for version, row in applied.items():
             migration = files.get(version)
             if migration is None:

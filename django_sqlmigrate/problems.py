@@ -6,8 +6,9 @@ wherever it is reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from .frozen import Frozen, frozen_dataclass
 
 
 def display_path(path: Path) -> str:
@@ -45,8 +46,8 @@ CODES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+@frozen_dataclass
+class Problem(Frozen):
     """A finding: what is wrong (or worth a warning), where, and what to do."""
 
     code: str

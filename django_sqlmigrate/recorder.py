@@ -12,7 +12,7 @@ table (``lock_name``), so two histories in one database never wait for each othe
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from django.utils import timezone
 from .backends import get_backend
 from .conf import app_settings
 from .exceptions import SqlMigrateError
-from .frozen import builder
+from .frozen import Frozen, builder, frozen_dataclass
 from .loader import SqlMigration
 from .models import SchemaMigration
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from .backends import BaseBackend
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedMigration:
+@frozen_dataclass
+class AppliedMigration(Frozen):
     """One history row."""
 
     version: str
@@ -49,7 +49,6 @@ class AppliedMigration:
 
 
 FIELDS = [field.name for field in fields(AppliedMigration)]
-_applied_migration = builder(AppliedMigration)  # status builds thousands of them
 
 # One row when the history table exists. Listing every table (Django's introspection) costs
 # milliseconds in a schema of a few hundred tables, on every status and every deploy.
@@ -135,7 +134,7 @@ class MigrationRecorder:
                 .order_by("id")
                 .values_list(*FIELDS)
             )
-        make = _applied_migration
+        make = builder(AppliedMigration)  # status builds thousands of them
         return {row[0]: make(*row) for row in rows}
 
     def checksums(self) -> dict[str, tuple[str, bool]]:
