@@ -234,8 +234,7 @@ def samples(project: Path) -> str:
         document(valid_json),
         "```",
         "",
-        "With an error and a warning (see [Troubleshooting](../troubleshooting.md) for each "
-        "code):",
+        "With an error and a warning (see [Troubleshooting](../troubleshooting.md) for each code):",
         "",
         "```json",
         document(invalid_json),
