@@ -7,6 +7,9 @@ Sets up .venv on first use (see scripts/_devenv.py), then runs pytest once per b
 always, PostgreSQL and MariaDB/MySQL when a server answers (addresses from the
 SQLMIGRATE_TEST_* variables in tests/backends.py). Extra arguments go to every pytest run.
 
+The summary ends with why tests were skipped on each backend: one line per reason, with its
+count (read from pytest's JUnit XML report, so xdist runs are counted too).
+
 Locally an unreachable server is reported as skipped. With CI=true every backend must run: an
 unreachable server, or a run that collects no tests (pytest's exit code 5), is a failure.
 Exits non-zero if any backend failed.
@@ -19,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import _devenv
@@ -37,14 +41,27 @@ class Outcome:
     passed: int | None = None
     failures: int | None = None
     skipped: int | None = None
+    skip_reasons: Counter[str] = field(default_factory=Counter)
 
 
-def _counts(junit_xml: Path) -> tuple[int, int, int] | None:
-    """(passed, failed, skipped) from pytest's JUnit XML report, if it wrote one."""
+def _parse(junit_xml: Path) -> ET.Element | None:
     try:
-        root = ET.parse(junit_xml).getroot()
+        return ET.parse(junit_xml).getroot()
     except (OSError, ET.ParseError):
         return None
+
+
+def _skip_reasons(root: ET.Element) -> Counter[str]:
+    """How many tests were skipped for each reason (the message of each ``<skipped>``)."""
+    reasons: Counter[str] = Counter()
+    for skipped in root.iter("skipped"):
+        message = " ".join((skipped.get("message") or "").split()) or "(no reason given)"
+        reasons[message] += 1
+    return reasons
+
+
+def _counts(root: ET.Element) -> tuple[int, int, int]:
+    """(passed, failed, skipped) from pytest's JUnit XML report."""
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     total = failed = skipped = 0
     for suite in suites:
@@ -62,7 +79,7 @@ def run_pytest(backend: str, pytest_args: list[str], ci: bool) -> Outcome:
         command = [sys.executable, "-m", "pytest", f"--junitxml={report}", *pytest_args]
         env = {**os.environ, "SQLMIGRATE_TEST_BACKEND": backend}
         code = subprocess.run(command, cwd=_devenv.REPO, env=env, check=False).returncode
-        counts = _counts(report)
+        root = _parse(report)
 
     if code == 0:
         result, failed = "ok", False
@@ -73,8 +90,9 @@ def run_pytest(backend: str, pytest_args: list[str], ci: bool) -> Outcome:
     else:
         result, failed = f"FAILED: pytest exit code {code}", True
     outcome = Outcome(backend, result, failed)
-    if counts is not None:
-        outcome.passed, outcome.failures, outcome.skipped = counts
+    if root is not None:
+        outcome.passed, outcome.failures, outcome.skipped = _counts(root)
+        outcome.skip_reasons = _skip_reasons(root)
     return outcome
 
 
@@ -95,6 +113,19 @@ def print_summary(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         if outcome.note:
             print(f"{outcome.backend}: {outcome.note}")
+    print_skip_reasons(outcomes)
+
+
+def print_skip_reasons(outcomes: list[Outcome]) -> None:
+    """One line per reason and backend, most frequent first, so no skip goes unexplained."""
+    for outcome in outcomes:
+        if not outcome.skip_reasons:
+            continue
+        total = sum(outcome.skip_reasons.values())
+        print(f"\nSkipped on {outcome.backend} ({total}):")
+        width = len(str(max(outcome.skip_reasons.values())))
+        for reason, count in sorted(outcome.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {count:>{width}}  {reason}")
 
 
 def main(pytest_args: list[str]) -> int:

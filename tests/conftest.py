@@ -54,6 +54,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller checked already
         return
+    _check_installed_package()
     backend = selected_backend()
     problem = probe(backend)
     if problem is None:
@@ -71,6 +72,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "which runs every backend it can reach and reports the others as skipped."
         )
     pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def _check_installed_package() -> None:
+    """Under ``tox -e wheel`` (scripts/test_installed.py), the package must be the installed one."""
+    expected = os.environ.get("SQLMIGRATE_TEST_INSTALLED_PACKAGE")
+    if not expected:
+        return
+    import django_sqlmigrate
+
+    imported = Path(django_sqlmigrate.__file__).resolve().parent
+    if imported != Path(expected):
+        pytest.exit(
+            f"django_sqlmigrate was imported from {imported}, not the installed {expected}.",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+import django_sqlmigrate
 from django_sqlmigrate.admin import SchemaMigrationAdmin
 from django_sqlmigrate.admin_views import MAX_SQL_SHOWN, format_duration
 from django_sqlmigrate.loader import checksum, read_source
@@ -46,9 +47,8 @@ V1, V2, V3, V4, V5 = (
     "004-add-widget-size",
     "005-add-widget-notes",
 )
-ADMIN_CSS = (
-    Path(__file__).resolve().parent.parent / "django_sqlmigrate/static/django_sqlmigrate/admin.css"
-)
+# From the package as imported (the checkout, or the installed wheel under tox -e wheel).
+ADMIN_CSS = Path(django_sqlmigrate.__file__).parent / "static/django_sqlmigrate/admin.css"
 
 
 def url(name: str, *args: object, database: str | None = None) -> str:
