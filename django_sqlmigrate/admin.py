@@ -158,7 +158,10 @@ class SchemaMigrationAdmin(ModelAdmin):
 
     # -- one database per request (``?database=ALIAS``) --------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[SchemaMigration]:
-        return super().get_queryset(request).using(history_for(request).alias)
+        history = history_for(request)
+        queryset = super().get_queryset(request).using(history.alias)
+        # A table made by 0.1 has no kind column until a command that writes adds it.
+        return queryset if history.current_schema else queryset.defer("kind")
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return HistoryChangeList
@@ -182,7 +185,13 @@ class SchemaMigrationAdmin(ModelAdmin):
             entry = history.by_version.get(obj.version)
             return state_badge(entry.state if entry else "")
 
-        return [*self.list_display, state]
+        @admin.display(description="recorded as")
+        def kind(obj: SchemaMigration) -> str:
+            # From the history read, which a 0.1 table (no kind column) gives as "applied".
+            entry = history.by_version.get(obj.version)
+            return entry.row.kind if entry and entry.row.success else "\N{EM DASH}"
+
+        return [*self.list_display, state, kind]
 
     # -- pages -----------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:

@@ -29,6 +29,21 @@ from .models import SchemaMigration
 from .oserrors import describe as describe_os_error
 from .planner import FAILED, MISSING, MODIFIED, OK, AppliedState, Status
 from .problems import Problem
+from .recorder import (
+    APPLIED,
+    BASELINED,
+    CHECKSUM_ACCEPTED,
+    CLEARED,
+    CURRENT,
+    FAKED,
+    MISSING_TABLE,
+    RENAMED,
+    REPAIRED,
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    STARTED,
+)
+from .recorder import FAILED as FAILED_EVENT
 from .redact import redact, redactor
 from .routing import allowed, planner_for
 
@@ -48,6 +63,26 @@ STATE_HELP = {
     MODIFIED: "The file changed after it was applied: the database ran an earlier version.",
     MISSING: "Applied, but the file is not in any migrations folder.",
     FAILED: "Failed part-way and could not be rolled back: it needs a hand before anything runs.",
+}
+# How a row came to be, and what the events table records, as the admin words them.
+KIND_LABELS = {
+    APPLIED: "Applied: its SQL ran",
+    FAKED: "Faked: recorded without running its SQL (sqlmigrate_apply --fake)",
+    BASELINED: "Baselined: recorded without running, the database had it already",
+    REPAIRED: "Repaired: a failed run, completed by hand and marked applied",
+}
+EVENT_LABELS = {
+    STARTED: "Started",
+    APPLIED: "Applied",
+    FAKED: "Faked",
+    BASELINED: "Baselined",
+    REPAIRED: "Marked applied (repaired)",
+    FAILED_EVENT: "Failed",
+    CLEARED: "Failed record removed",
+    RENAMED: "Renamed",
+    CHECKSUM_ACCEPTED: "Edited text accepted",
+    ROLLED_BACK: "Rolled back",
+    ROLLBACK_FAILED: "Rollback failed",
 }
 # Problems that a row's state already shows; the others are about files.
 _SHOWN_AS_STATE = {"E009", "E011", "W002"}
@@ -77,20 +112,29 @@ class History:
     has_table: bool
     status: Status
     dirs: list[Path]
+    current_schema: bool = True  # False: a 0.1 table, without the kind column
 
     @classmethod
     def read(cls, alias: str) -> History:
         planner = planner_for(alias)
-        has_table = planner.recorder.has_table()
-        return cls(alias, has_table, planner.status(), app_settings.dirs_for(alias))
+        schema = planner.recorder.schema()
+        # Its events are read where a page shows them: the detail page, a version's.
+        status = planner.status(events=False)
+        return cls(
+            alias,
+            schema != MISSING_TABLE,
+            status,
+            app_settings.dirs_for(alias),
+            current_schema=schema == CURRENT,
+        )
 
     @cached_property
     def by_version(self) -> dict[str, AppliedState]:
-        return {entry.row.version: entry for entry in self.status.applied}
+        return {entry.row.version: entry for entry in self.status.rows}
 
     @cached_property
     def counts(self) -> Counter[str]:
-        return Counter(entry.state for entry in self.status.applied)
+        return Counter(entry.state for entry in self.status.rows)
 
     @property
     def database(self) -> dict[str, str]:
@@ -116,7 +160,7 @@ class History:
         )
 
     def versions(self, state: str) -> list[str]:
-        return [entry.row.version for entry in self.status.applied if entry.state == state]
+        return [entry.row.version for entry in self.status.rows if entry.state == state]
 
     def apply_command(self) -> str:
         command = "python manage.py sqlmigrate_apply"
@@ -281,12 +325,25 @@ def detail_page(
     row_problem = next((p for p in history.status.problems if p.version == row.version), None)
     source = FileSource.read(migration)
     state = entry.state if entry else ""
+    kind = entry.row.kind if entry else APPLIED  # from the history read (a 0.1 table has none)
+    events = planner_for(history.alias).recorder.events(version=row.version)
     return render(
         model_admin,
         request,
         "detail.html",
         title=row.version,
         original=row,
+        kind=kind,
+        kind_label=KIND_LABELS.get(kind, kind),
+        ran=kind in (APPLIED, REPAIRED),
+        events=[
+            {
+                "event": event,
+                "label": EVENT_LABELS.get(event.event, event.event),
+                "detail": redact(event.detail),
+            }
+            for event in events
+        ],
         error=redact(row.error) if row.error else "",
         state=state,
         state_label=STATE_LABELS.get(state, ""),

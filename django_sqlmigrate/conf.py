@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_TABLE = "schema_migrations"
+# PostgreSQL names hold 63 bytes and MySQL's 64: the events table is "<table>_events".
+MAX_TABLE_LENGTH = 56
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 
@@ -56,10 +58,15 @@ class Settings:
     @property
     def TABLE(self) -> str:
         value = getattr(settings, "SQLMIGRATE_TABLE", DEFAULT_TABLE)
-        if not isinstance(value, str) or not value.replace("_", "").isalnum():
+        if (
+            not isinstance(value, str)
+            or not value.replace("_", "").isalnum()
+            or len(value) > MAX_TABLE_LENGTH
+        ):
             raise ImproperlyConfigured(
                 f"SQLMIGRATE_TABLE must be a plain table name (letters, digits and "
-                f"underscores), got {value!r}."
+                f"underscores, at most {MAX_TABLE_LENGTH} characters: its events table adds "
+                f"'_events' to it), got {value!r}."
             )
         return value
 

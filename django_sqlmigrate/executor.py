@@ -27,6 +27,7 @@ from .exceptions import InvalidMigrations, MigrationFailed
 from .loader import SourceError, SqlMigration
 from .planner import MigrationPlanner, Plan, without_gc
 from .problems import display_path
+from .recorder import FAILED, FAKED, STARTED
 
 if TYPE_CHECKING:
     from .notices import Notice, NoticeCallback
@@ -98,7 +99,7 @@ class MigrationExecutor:
                 started = time.perf_counter()
                 try:
                     if fake:
-                        self.recorder.insert(migration, execution_time_ms=0)
+                        self.recorder.insert(migration, execution_time_ms=0, kind=FAKED)
                         self._progress("fake_success", migration, None)
                     else:
                         self._apply_reporting(migration, plan.statements[migration.version])
@@ -181,6 +182,7 @@ class MigrationExecutor:
                         statements_applied=exc.index,
                         statements_total=total,
                         error=error.database_message,
+                        event=FAILED,
                     )
                 raise error from None
         else:
@@ -190,6 +192,7 @@ class MigrationExecutor:
                 success=False,
                 statements_total=total,
                 error="Started, but the run ended before it finished.",
+                event=STARTED,
             )
             try:
                 self.backend.execute(source, statements, transactional=False)
@@ -197,8 +200,11 @@ class MigrationExecutor:
                 error = self._failure(migration, source, statements, exc, rolled_back=False)
                 elapsed = round((time.perf_counter() - started) * 1000)
                 try:
-                    if exc.applied == 0:
-                        self.recorder.delete(migration.version)  # nothing stays: nothing to repair
+                    if exc.applied == 0:  # nothing stays: nothing to repair
+                        self.recorder.delete(
+                            migration.version,
+                            detail=f"nothing of it stayed: {error.database_message}",
+                        )
                     else:
                         self.recorder.update(
                             migration.version,
@@ -206,6 +212,7 @@ class MigrationExecutor:
                             execution_time_ms=elapsed,
                             statements_applied=exc.applied,
                             error=error.database_message,
+                            checksum=migration.checksum,
                         )
                 except DatabaseError as record_error:  # the connection itself is gone
                     raise messages.unrecorded(error, record_error, migration.version) from None
@@ -216,6 +223,7 @@ class MigrationExecutor:
                 success=True,
                 execution_time_ms=elapsed,
                 statements_applied=total,
+                checksum=migration.checksum,
             )
         self._progress("apply_success", migration, (time.perf_counter() - started) * 1000)
 

@@ -177,10 +177,7 @@ def _migration_names(
     return [
         name
         for entry in entries
-        if (name := entry.name).endswith(".sql")
-        and not name.endswith(DOWN_SUFFIX)
-        and not name.startswith(".")
-        and not is_dir(entry)
+        if (name := entry.name).endswith(".sql") and not name.startswith(".") and not is_dir(entry)
     ]
 
 
@@ -280,6 +277,7 @@ class SqlMigration(Frozen):
     flags: frozenset[str] = frozenset()
     depends_on: tuple[str, ...] = ()
     app_label: str | None = None
+    down: str | None = None  # the file that undoes it (NNN-name.down.sql), if there is one
 
     @property
     def path(self) -> Path:
@@ -378,8 +376,18 @@ class MigrationLoader:
         for directory in self.dirs:
             # Strings, not Path objects: joining and sorting Paths dominates with many files.
             prefix = os.path.join(directory, "")
-            for file_name in self._sql_files(directory, result.problems):
-                migration = self._load_file(prefix, file_name, result.problems)
+            names = self._sql_files(directory, result.problems)
+            # NNN-name.down.sql undoes NNN-name.sql (sqlmigrate_rollback runs it).
+            downs = {n[: -len(DOWN_SUFFIX)]: n for n in names if n.endswith(DOWN_SUFFIX)}
+            for file_name in names:
+                down = None
+                if downs:
+                    if file_name.endswith(DOWN_SUFFIX):
+                        continue
+                    down = downs.pop(file_name[: -len(".sql")], None)
+                migration = self._load_file(
+                    prefix, file_name, result.problems, None if down is None else prefix + down
+                )
                 if migration is None:
                     continue
                 other = by_number.get(migration.number)
@@ -387,6 +395,16 @@ class MigrationLoader:
                     result.problems.append(self._duplicate(other, migration, by_number))
                     continue
                 by_number[migration.number] = migration
+            for orphan in downs.values():
+                result.problems.append(
+                    Problem(
+                        "W004",
+                        f"{orphan} undoes {orphan[: -len(DOWN_SUFFIX)]}.sql, which is not in the "
+                        "folder.",
+                        hint="Rename it after the migration it undoes, or remove it.",
+                        path=Path(prefix + orphan),
+                    )
+                )
         result.migrations = sorted(by_number.values(), key=operator.attrgetter("number"))
         return result
 
@@ -433,7 +451,7 @@ class MigrationLoader:
         return names
 
     def _load_file(
-        self, prefix: str, file_name: str, problems: list[Problem]
+        self, prefix: str, file_name: str, problems: list[Problem], down: str | None = None
     ) -> SqlMigration | None:
         file = prefix + file_name
         match = FILE_NAME_RE.fullmatch(file_name)
@@ -481,6 +499,7 @@ class MigrationLoader:
             header.flags,
             header.depends_on,
             self.app_label,
+            down,
         )
 
     def _duplicate(

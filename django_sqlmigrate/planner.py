@@ -40,7 +40,7 @@ from .loader import (
 )
 from .namespaces import load_all
 from .problems import Problem
-from .recorder import AppliedMigration, MigrationRecorder
+from .recorder import AppliedMigration, HistoryEvent, MigrationRecorder
 
 if TYPE_CHECKING:
     # The splitter compiles its regexes on import: only commands that split SQL pay for it
@@ -83,14 +83,22 @@ class Status(Frozen):
     """What ``sqlmigrate_status`` shows for one database."""
 
     database: dict[str, str]
-    applied: tuple[AppliedState, ...]
+    applied: tuple[AppliedState, ...]  # rows of runs that succeeded (or were recorded so)
     pending: tuple[SqlMigration, ...]
     problems: tuple[Problem, ...]
     allowed: bool = True  # False: the routers refuse SQL migrations on this database
+    failed: tuple[AppliedState, ...] = ()  # rows of runs that failed part-way
+    # What happened besides applying: failures, repairs, renames, rollbacks (oldest first).
+    events: tuple[HistoryEvent, ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
         return [problem for problem in self.problems if problem.is_error]
+
+    @property
+    def rows(self) -> tuple[AppliedState, ...]:
+        """Every history row: the applied ones, then the failed ones."""
+        return self.applied + self.failed
 
 
 @frozen_dataclass
@@ -167,20 +175,32 @@ class MigrationPlanner:
         return all(success for _, success in recorded.values())
 
     # -- the history against the files -----------------------------------------------------
-    def status(self, applied: dict[str, AppliedMigration] | None = None) -> Status:
-        """Applied rows with their state, pending files, and every problem found
-        (``applied``: the history, when the caller has read it already)."""
+    def status(
+        self, applied: dict[str, AppliedMigration] | None = None, *, events: bool = True
+    ) -> Status:
+        """Applied and failed rows with their state, pending files, every problem found and,
+        with ``events``, the history's events (``applied``: the history, when the caller has
+        read it already; planning then reads no events)."""
         with without_gc():
             loaded = self.load()
             if applied is None:
                 applied = self.recorder.applied()
-            return self._compare(loaded, applied)
+            else:
+                events = False
+            found = tuple(self.recorder.events(routine=False)) if events else ()
+            return self._compare(loaded, applied, found)
 
-    def _compare(self, loaded: LoadResult, applied: dict[str, AppliedMigration]) -> Status:
+    def _compare(
+        self,
+        loaded: LoadResult,
+        applied: dict[str, AppliedMigration],
+        events: tuple[HistoryEvent, ...],
+    ) -> Status:
         # One pass over the history: status on 10 000 files must stay close to the start-up.
         files = loaded.by_version
         problems = list(loaded.problems)
         rows = []
+        failed = []
         highest: dict[str | None, int] = {}  # per namespace: an app's numbers are its own
         # Rows whose file is gone, by (namespace, number): a pending file with that number is
         # the same migration renamed, or a new one reusing the number; either way not to run.
@@ -195,9 +215,10 @@ class MigrationPlanner:
             elif migration.number > highest.get(migration.app_label, 0):
                 highest[migration.app_label] = migration.number
             if not row.success:
-                state = FAILED
                 problems.append(messages.failed(row, migration))
-            elif migration is None:
+                failed.append(make(row, FAILED, migration))
+                continue
+            if migration is None:
                 state = MISSING
                 problems.append(messages.missing(version))
             elif migration.checksum != row.checksum:
@@ -217,7 +238,14 @@ class MigrationPlanner:
                 and (migration.app_label, migration.number) not in gone
             ):
                 problems.append(messages.out_of_order(migration, top))
-        return Status(self.describe(), tuple(rows), tuple(pending), tuple(problems))
+        return Status(
+            self.describe(),
+            tuple(rows),
+            tuple(pending),
+            tuple(problems),
+            failed=tuple(failed),
+            events=events,
+        )
 
     @staticmethod
     def _reused_numbers(
@@ -256,7 +284,7 @@ class MigrationPlanner:
         status's, skipped numbers (``gaps``, as sqlmigrate_validate reports them), Django
         migrations that files depend on, and the SQL of each planned file."""
         loaded = self.load()
-        status = self.status(applied)
+        status = self.status(applied, events=False)
         problems = [p for p in status.problems if not (allow_out_of_order and p.code == "E010")]
         if gaps:
             problems += self.gaps()

@@ -43,6 +43,7 @@ CODES = {
     "W001": "gap in migration numbers",
     "W002": "applied migration has no file",
     "W003": "pending migrations",
+    "W004": "down file without its migration",
 }
 
 

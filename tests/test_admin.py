@@ -28,7 +28,7 @@ import django_sqlmigrate
 from django_sqlmigrate.admin import SchemaMigrationAdmin
 from django_sqlmigrate.admin_views import MAX_SQL_SHOWN, format_duration
 from django_sqlmigrate.loader import checksum, read_source
-from django_sqlmigrate.models import SchemaMigration
+from django_sqlmigrate.models import SchemaMigration, SchemaMigrationEvent
 from django_sqlmigrate.recorder import MigrationRecorder, who
 
 from .conftest import REPO_ROOT
@@ -416,7 +416,12 @@ class TestDetail:
         assert f"<h1>{V1}</h1>" in html
         assert "CREATE TABLE admin_widgets (" in html
         assert "The file is unchanged since it was applied: this is the SQL that ran." in html
-        assert html.count(row.checksum) == 2  # when applied, and the file now
+        # When applied, the file now, and each of its events ("started" first where DDL runs
+        # statement by statement: MySQL).
+        events = SchemaMigrationEvent.objects.filter(version=V1).count()
+        assert html.count(row.checksum) == 2 + events
+        assert "<td>Applied</td>" in html
+        assert "Recorded as</th><td>Applied: its SQL ran</td>" in html
         assert f"<td>{who()}</td>" in html
         assert f"<td>{format_duration(row.execution_time_ms)}</td>" in html
         assert f"<td>{timezone.localtime(row.applied_at):%Y-%m-%d %H:%M:%S %Z}</td>" in html

@@ -120,7 +120,7 @@ def test_same_schema_as_psql(sql_scenario: Scenario, psql_database: str) -> None
                     "--schema-only",
                     "--no-owner",
                     "-T",
-                    "schema_migrations",
+                    "schema_migrations*",
                     "-T",
                     "django_*",
                     "-T",

@@ -41,19 +41,31 @@ class TestStatus:
         run("sqlmigrate_apply", interactive=False, target="1")
         out, _ = run("sqlmigrate_status", json=True)
         document = json.loads(out)
-        assert set(document) == {"database", "allowed", "applied", "pending", "problems"}
+        assert set(document) == {
+            "database",
+            "allowed",
+            "applied",
+            "failed",
+            "pending",
+            "events",
+            "problems",
+        }
         assert set(document["database"]) == {"alias", "vendor", "host", "name"}
         (applied,) = document["applied"]
         assert set(applied) == {
             "version",
             "name",
+            "kind",
             "applied_at",
             "execution_time_ms",
             "checksum",
             "state",
         }
         assert applied["state"] == "ok"
+        assert applied["kind"] == "applied"
         assert applied["checksum"].startswith("sha256:")
+        assert document["failed"] == []
+        assert document["events"] == []
         assert [p["version"] for p in document["pending"]] == [
             "002-add-email-verification",
             "010-add-reset-token-fields",

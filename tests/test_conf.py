@@ -57,6 +57,6 @@ def test_a_bad_table_name_is_a_settings_problem(tmp_path: Path, settings: object
     assert message.startswith("Settings problem: SQLMIGRATE_TABLE must be a plain table name")
     errors = [m for m in checks.run_checks() if m.id == "sqlmigrate.E013"]
     assert [m.msg for m in errors] == [
-        "SQLMIGRATE_TABLE must be a plain table name (letters, digits and underscores), got "
-        "'history; DROP TABLE t'."
+        "SQLMIGRATE_TABLE must be a plain table name (letters, digits and underscores, at most "
+        "56 characters: its events table adds '_events' to it), got 'history; DROP TABLE t'."
     ]

@@ -284,3 +284,25 @@ class TestPermissions:
             f"The user running the command ({other_user_name()}) lacks the permission: give "
             "that user access (chmod, chown), or run the command as the user who owns the files."
         )
+
+
+class TestDownFiles:
+    def test_a_down_file_is_paired_with_its_migration(self, tmp_path: Path) -> None:
+        (tmp_path / "001-a.sql").write_text("CREATE TABLE a (id INTEGER);")
+        (tmp_path / "001-a.down.sql").write_text("DROP TABLE a;")
+        (tmp_path / "002-b.sql").write_text("CREATE TABLE b (id INTEGER);")
+        result = MigrationLoader([tmp_path]).load()
+        assert [(m.version, m.down) for m in result.migrations] == [
+            ("001-a", str(tmp_path / "001-a.down.sql")),
+            ("002-b", None),
+        ]
+        assert result.problems == []
+
+    def test_a_down_file_without_its_migration_is_a_warning(self, tmp_path: Path) -> None:
+        (tmp_path / "001-a.sql").write_text("SELECT 1;")
+        (tmp_path / "002-b.down.sql").write_text("DROP TABLE b;")
+        result = MigrationLoader([tmp_path]).load()
+        assert [m.version for m in result.migrations] == ["001-a"]
+        (problem,) = result.problems
+        assert (problem.code, problem.path) == ("W004", tmp_path / "002-b.down.sql")
+        assert problem.message == "002-b.down.sql undoes 002-b.sql, which is not in the folder."

@@ -375,9 +375,9 @@ class BaseBackend:
         raise NotImplementedError
 
     def execute_recorded(
-        self, source: bytes, statements: Sequence[Statement], record: bytes
+        self, source: bytes, statements: Sequence[Statement], record: Sequence[bytes]
     ) -> bool:
-        """Run a transactional file, then ``record`` (the recorder's INSERT of its history row),
+        """Run a transactional file, then ``record`` (the recorder's statements that record it),
         in one transaction of its own, committed; False, having done nothing, when a caller's
         transaction is open (it decides when to commit: the executor's atomic path runs)."""
         return False

@@ -282,7 +282,7 @@ class PostgreSQLBackend(BaseBackend):
         return False
 
     def execute_recorded(
-        self, source: bytes, statements: Sequence[Statement], record: bytes
+        self, source: bytes, statements: Sequence[Statement], record: Sequence[bytes]
     ) -> bool:
         # As psql -1 would, but in one query for a small file: BEGIN, the statements, the
         # session restore, the history INSERT and COMMIT. The server times the file
@@ -301,7 +301,7 @@ class PostgreSQLBackend(BaseBackend):
         ):
             return False
         with self.connection.wrap_database_errors, self._reporting():
-            tail = [*self._restore_statements(), (record, RECORD), COMMIT]
+            tail = [*self._restore_statements(), *((sql, RECORD) for sql in record), COMMIT]
             try:
                 self._execute(source, statements, transactional=True, tail=tail, tail_alone=True)
                 if pgconn.transaction_status != pq.TransactionStatus.IDLE:

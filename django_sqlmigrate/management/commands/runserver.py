@@ -22,7 +22,7 @@ class Command(next_command("runserver")):  # type: ignore[misc]
         if not allowed(DEFAULT_DB_ALIAS):
             return
         try:
-            pending = planner_for(DEFAULT_DB_ALIAS).status().pending
+            pending = planner_for(DEFAULT_DB_ALIAS).status(events=False).pending
         except ImproperlyConfigured:
             return  # no database configured, or no SQL migration folder to read
         if pending:

@@ -6,8 +6,8 @@ from django.core.management.base import CommandError, CommandParser
 
 from ...conf import app_settings
 from ...loader import version_number
-from ...planner import FAILED, MODIFIED, Status
-from ...recorder import MigrationRecorder
+from ...planner import MODIFIED, Status
+from ...recorder import REPAIRED, MigrationRecorder
 from ...routing import planner_for
 from ..base import SqlMigrateCommand
 
@@ -56,8 +56,8 @@ class Command(SqlMigrateCommand):
         if lock_timeout is None:
             lock_timeout = app_settings.LOCK_TIMEOUT
         with planner.backend.lock(lock_timeout, recorder.lock_name):
-            status = planner.status()
-            failed = [entry for entry in status.applied if entry.state == FAILED]
+            status = planner.status(events=False)
+            failed = list(status.failed)
             changed = []
             if mark_applied is not None:
                 match = [entry for entry in failed if entry.row.version == mark_applied]
@@ -72,6 +72,8 @@ class Command(SqlMigrateCommand):
                     execution_time_ms=match[0].row.execution_time_ms,
                     statements_applied=match[0].row.statements_total,
                     error="",
+                    checksum=match[0].row.checksum,
+                    kind=REPAIRED,
                 )
                 changed.append(f"Marked {mark_applied} as applied.")
             elif accept_renames:
@@ -79,13 +81,17 @@ class Command(SqlMigrateCommand):
             elif update_checksums:
                 for entry in status.applied:
                     if entry.state == MODIFIED and entry.migration is not None:
-                        recorder.set_checksum(entry.row.version, entry.migration.checksum)
+                        recorder.set_checksum(
+                            entry.row.version, entry.migration.checksum, was=entry.row.checksum
+                        )
                         changed.append(
                             f"Accepted the edited {entry.row.version} ({entry.migration.checksum})."
                         )
             else:
                 for entry in failed:
-                    recorder.delete(entry.row.version)
+                    recorder.delete(
+                        entry.row.version, detail="the failed record removed by sqlmigrate_repair"
+                    )
                     changed.append(
                         f"Removed the failed record of {entry.row.version}; "
                         "sqlmigrate_apply will run it again from its first statement."
@@ -98,7 +104,7 @@ class Command(SqlMigrateCommand):
         """Rename rows whose file is gone to the pending file with their number and text."""
         gone = {
             key: entry.row
-            for entry in status.applied
+            for entry in status.rows
             if entry.migration is None and (key := version_number(entry.row.version))
         }
         renames = [
@@ -115,5 +121,10 @@ class Command(SqlMigrateCommand):
                     "changed. If it is a new migration, renumber it."
                 )
         for row, migration in renames:
-            recorder.rename(row.version, new_version=migration.version, name=migration.name)
+            recorder.rename(
+                row.version,
+                new_version=migration.version,
+                name=migration.name,
+                checksum=migration.checksum,
+            )
         return [f"Recorded {row.version} as renamed to {m.version}." for row, m in renames]

@@ -8,6 +8,8 @@ from django.core.management.base import CommandParser
 
 from ... import api
 from ...planner import FAILED, MISSING, MODIFIED, OK, Status
+from ...recorder import APPLIED
+from ...redact import redact
 from ...routing import refused_message
 from ..base import SqlMigrateCommand
 
@@ -35,7 +37,8 @@ class Command(SqlMigrateCommand):
         needs_attention = (
             status.pending
             or status.errors
-            or any(entry.state in (MODIFIED, FAILED) for entry in status.applied)
+            or status.failed
+            or any(entry.state == MODIFIED for entry in status.applied)
         )
         if check and needs_attention:
             sys.exit(1)
@@ -48,6 +51,7 @@ class Command(SqlMigrateCommand):
                 {
                     "version": entry.row.version,
                     "name": entry.row.name,
+                    "kind": entry.row.kind,
                     "applied_at": entry.row.applied_at.isoformat(),
                     "execution_time_ms": entry.row.execution_time_ms,
                     "checksum": entry.row.checksum,
@@ -55,9 +59,34 @@ class Command(SqlMigrateCommand):
                 }
                 for entry in status.applied
             ],
+            "failed": [
+                {
+                    "version": entry.row.version,
+                    "name": entry.row.name,
+                    "attempted_at": entry.row.applied_at.isoformat(),
+                    "execution_time_ms": entry.row.execution_time_ms,
+                    "checksum": entry.row.checksum,
+                    "statements_applied": entry.row.statements_applied,
+                    "statements_total": entry.row.statements_total,
+                    # A row written before passwords were scrubbed may hold one.
+                    "error": redact(entry.row.error),
+                }
+                for entry in status.failed
+            ],
             "pending": [
                 {"version": m.version, "name": m.name, "checksum": m.checksum}
                 for m in status.pending
+            ],
+            "events": [
+                {
+                    "version": event.version,
+                    "event": event.event,
+                    "recorded_at": event.recorded_at.isoformat(),
+                    "recorded_by": event.recorded_by,
+                    "checksum": event.checksum,
+                    "detail": redact(event.detail),
+                }
+                for event in status.events
             ],
             "problems": [problem.as_dict() for problem in status.problems],
         }
@@ -75,10 +104,11 @@ class Command(SqlMigrateCommand):
         if not status.allowed:
             self.stdout.write(f"  {refused_message(db['alias'])}")
             return
-        self.stdout.write(self.style.MIGRATE_HEADING(f"Applied ({len(status.applied)}):"))
-        if not status.applied:
+        applied = status.applied
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Applied ({len(applied)}):"))
+        if not applied:
             self.stdout.write("  (none)")
-        width = max((len(entry.row.version) for entry in status.applied), default=0)
+        width = max((len(entry.row.version) for entry in status.rows), default=0)
         styles = {MODIFIED: self.style.ERROR, FAILED: self.style.ERROR, MISSING: self.style.WARNING}
         # Styled once per state, not once per row: status may print 10 000 rows.
         labels = {
@@ -86,13 +116,30 @@ class Command(SqlMigrateCommand):
             for state in (OK, MODIFIED, MISSING, FAILED)
         }
         lines = []  # one write for thousands of rows
-        for entry in status.applied:
+        for entry in applied:
             row, state = entry.row, entry.state
             duration = f"{row.execution_time_ms} ms" if row.execution_time_ms is not None else "-"
             applied_at = row.applied_at.isoformat(" ", "seconds")[:19]  # strftime is slower
-            lines.append(f"  [{labels[state]}] {row.version:<{width}}  {applied_at}  {duration:>9}")
+            line = f"  [{labels[state]}] {row.version:<{width}}  {applied_at}  {duration:>9}"
+            lines.append(line if row.kind == APPLIED else f"{line}  {row.kind}")
         if lines:
             self.stdout.write("\n".join(lines))
+        if status.failed:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Failed ({len(status.failed)}):"))
+            for entry in status.failed:
+                row = entry.row
+                attempted = row.applied_at.isoformat(" ", "seconds")[:19]
+                if row.statements_applied is None:
+                    progress = "interrupted"
+                else:
+                    total = (
+                        f" of {row.statements_total}" if row.statements_total is not None else ""
+                    )
+                    progress = f"{row.statements_applied}{total} statements ran"
+                self.stdout.write(
+                    f"  [{labels[FAILED]}] {row.version:<{width}}  attempted {attempted}  "
+                    f"{progress}"
+                )
         self.stdout.write(self.style.MIGRATE_HEADING(f"Pending ({len(status.pending)}):"))
         if not status.pending:
             self.stdout.write("  (none)")
